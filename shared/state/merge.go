@@ -1,0 +1,355 @@
+package state
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/callback"
+)
+
+// key orders events: by time, then by content id. It is what "latest"
+// means everywhere in this package.
+type key struct {
+	t  time.Time
+	id string
+}
+
+func (a key) cmp(b key) int {
+	if c := a.t.Compare(b.t); c != 0 {
+		return c
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+func eventKey(e *callback.Event) key { return key{e.Time, e.EventID} }
+func (o *Outcome) key() key          { return key{o.EventTime, o.EventID} }
+func (r *EventRef) key() key         { return key{r.EventTime, r.EventID} }
+func (s *Stream) key() key           { return key{s.EventTime, s.EventID} }
+
+// newer reports whether k beats the register holding cur (nil = empty).
+func newer(k key, cur *Outcome) bool { return cur == nil || k.cmp(cur.key()) > 0 }
+
+// New returns the empty state of a media asset.
+func New(mediaID string) *Media {
+	return &Media{SchemaVersion: SchemaVersion, MediaID: mediaID, Events: []AppliedEvent{}}
+}
+
+// Has reports whether the event with content id eventID has been applied.
+func (m *Media) Has(eventID string) bool {
+	for i := range m.Events {
+		if m.Events[i].ID == eventID {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply folds e into m and returns the new state and whether anything
+// changed. m is not modified (states are shared values, e.g. in a cache);
+// when e was applied before, Apply returns m itself and false. A nil m is
+// the empty state of e.ID.
+func Apply(m *Media, e *callback.Event) (*Media, bool, error) {
+	if e == nil {
+		return m, false, apierr.New(apierr.Internal, "state: nil event")
+	}
+	if e.Family == callback.FamilyLive || e.LiveFile != nil || e.LiveStatus != nil {
+		return m, false, apierr.New(apierr.WrongFamily, "event %s of type %s is a Live recording event and has no media state", e.EventID, e.Type).WithEventType(e.Type)
+	}
+	if e.EventID == "" || e.ID == "" {
+		return m, false, apierr.New(apierr.Internal, "state: event without id or content id").WithEventType(e.Type)
+	}
+	if m == nil {
+		m = New(e.ID)
+	}
+	if m.MediaID != e.ID {
+		return m, false, apierr.New(apierr.Internal, "state: event for %q applied to the state of %q", e.ID, m.MediaID)
+	}
+	if m.Has(e.EventID) {
+		return m, false, nil
+	}
+	n := m.clone()
+	n.addEvent(e)
+	o := outcomeOf(e)
+	k := eventKey(e)
+	switch {
+	case e.Upload != nil:
+		if newer(k, outcomePtr(n.Upload)) {
+			u := e.Upload
+			n.Upload = &Upload{Outcome: o, MediaType: u.MediaType, FileURL: u.FileURL, SourceURL: u.SourceURL,
+				Size: u.Size, JobID: u.JobID, AppID: u.AppID, UserData: e.UserData}
+		}
+	case e.Audit != nil:
+		if newer(k, outcomePtr(n.Audit)) {
+			a := e.Audit
+			n.Audit = &Audit{Outcome: o, AuditStatus: a.AuditStatus, Auditor: a.Auditor, Reason: a.Reason,
+				Comment: a.Comment, CreationTime: a.CreationTime}
+		}
+	case e.Registration != nil:
+		if newer(k, outcomePtr(n.Registration)) {
+			n.Registration = &Registration{Outcome: o, UserData: e.UserData}
+		}
+	case e.BaseChange != nil:
+		n.BasicInfo = applyBaseChange(n.BasicInfo, e, o, k)
+	case e.Transcode != nil:
+		n.Transcode = applyTranscode(n.Transcode, e, o, k)
+	case e.Editing != nil:
+		if newer(k, outcomePtr(n.Editing)) {
+			n.Editing = &Editing{Outcome: o, ProjectID: e.Editing.ProjectID}
+		}
+	case e.Deletion != nil:
+		n.Deletion = applyDeletion(n.Deletion, e, o, k)
+	default:
+		cur := n.Other[e.Type]
+		if cur == nil || k.cmp(cur.key()) > 0 {
+			body, err := Canonical(e.Raw)
+			if err != nil {
+				return m, false, apierr.Wrap(apierr.MalformedJSON, err, "state: body of %s event %s", e.Type, e.EventID)
+			}
+			n.Other = maps.Clone(n.Other)
+			if n.Other == nil {
+				n.Other = map[string]*Other{}
+			}
+			n.Other[e.Type] = &Other{Outcome: o, Body: body}
+		}
+	}
+	n.derive()
+	return n, true, nil
+}
+
+// clone copies what Apply changes in place: the top-level struct and its
+// slices. Aspects are never modified once built, so they are shared.
+func (m *Media) clone() *Media {
+	n := *m
+	n.Events = slices.Clone(m.Events)
+	n.Failures = slices.Clone(m.Failures)
+	return &n
+}
+
+func (m *Media) addEvent(e *callback.Event) {
+	ae := AppliedEvent{ID: e.EventID, Type: e.Type, Time: e.Time, Status: string(e.Status), Source: string(e.Source)}
+	i, _ := slices.BinarySearchFunc(m.Events, eventKey(e), func(a AppliedEvent, k key) int { return key{a.Time, a.ID}.cmp(k) })
+	m.Events = slices.Insert(m.Events, i, ae)
+	if e.Status == callback.StatusFail {
+		f := Failure{EventID: e.EventID, EventType: e.Type, EventTime: e.Time, ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage}
+		j, _ := slices.BinarySearchFunc(m.Failures, eventKey(e), func(a Failure, k key) int { return key{a.EventTime, a.EventID}.cmp(k) })
+		m.Failures = slices.Insert(m.Failures, j, f)
+	}
+}
+
+func outcomeOf(e *callback.Event) Outcome {
+	return Outcome{EventType: e.Type, EventTime: e.Time, EventID: e.EventID, Source: string(e.Source),
+		Status: string(e.Status), ErrorCode: e.ErrorCode, ErrorMessage: e.ErrorMessage}
+}
+
+// outcomePtr returns the Outcome embedded in an aspect, or nil for a nil aspect.
+func outcomePtr[T any, P interface {
+	*T
+	outcome() *Outcome
+}](p P) *Outcome {
+	if p == nil {
+		return nil
+	}
+	return p.outcome()
+}
+
+func (o *Outcome) outcome() *Outcome { return o }
+
+func applyBaseChange(cur *BasicInfo, e *callback.Event, o Outcome, k key) *BasicInfo {
+	n := &BasicInfo{}
+	if cur != nil {
+		*n = *cur
+	}
+	if cur == nil || k.cmp(cur.key()) > 0 {
+		n.Outcome = o
+		n.MediaType = e.BaseChange.MediaType
+	}
+	if e.Status != callback.StatusFail {
+		fields := maps.Clone(n.Fields)
+		if fields == nil {
+			fields = map[string]Field{}
+		}
+		mode := strings.ToLower(e.BaseChange.OperateMode)
+		for name, ch := range e.BaseChange.Fields {
+			f := Field{Value: ch.NewValue, Cleared: mode == "delete" || ch.NewValue == "", EventID: e.EventID, EventTime: e.Time}
+			if f.Cleared {
+				f.Value = ""
+			}
+			if old, ok := fields[name]; !ok || k.cmp(key{old.EventTime, old.EventID}) > 0 {
+				fields[name] = f
+			}
+		}
+		if len(fields) > 0 {
+			n.Fields = fields
+		}
+	}
+	return n
+}
+
+func applyTranscode(cur *Transcode, e *callback.Event, o Outcome, k key) *Transcode {
+	n := &Transcode{}
+	if cur != nil {
+		*n = *cur
+	}
+	if cur == nil || k.cmp(cur.key()) > 0 {
+		n.Outcome = o
+		n.Extend = e.Extend
+	}
+	slots := map[string]Stream{}
+	for _, s := range slices.Concat(n.Streams, n.RemovedStreams) {
+		slots[slotOf(&s)] = s
+	}
+	for _, cs := range e.Transcode.Streams {
+		s := Stream{Status: string(cs.Status), Definition: cs.Definition, Format: cs.Format, FileURL: cs.FileURL,
+			JobID: cs.JobID, Bitrate: cs.Bitrate, Duration: cs.Duration, Fps: cs.Fps, Width: cs.Width, Height: cs.Height,
+			Size: cs.Size, Encrypt: cs.Encrypt, IsAudio: cs.IsAudio, WatermarkIDs: cs.WatermarkIDs,
+			StartTime: cs.StartTime, FinishTime: cs.FinishTime, ErrorCode: cs.ErrorCode, ErrorMessage: cs.ErrorMessage,
+			EventID: e.EventID, EventTime: e.Time}
+		slot := slotOf(&s)
+		if old, ok := slots[slot]; !ok || streamCmp(&s, &old) > 0 {
+			slots[slot] = s
+		}
+	}
+	// Partitioned into Streams and RemovedStreams by derive.
+	n.Streams = slices.Collect(maps.Values(slots))
+	n.RemovedStreams = nil
+	return n
+}
+
+// slotOf is the (definition, format) a stream occupies; a later stream for
+// the same slot replaces an earlier one.
+func slotOf(s *Stream) string { return s.Definition + "\x00" + strings.ToLower(s.Format) }
+
+// streamCmp orders two candidates for one slot: by event key, then, for two
+// streams of one event, by job id and URL.
+func streamCmp(a, b *Stream) int {
+	if c := a.key().cmp(b.key()); c != 0 {
+		return c
+	}
+	return cmp.Or(strings.Compare(a.JobID, b.JobID), strings.Compare(a.FileURL, b.FileURL))
+}
+
+func applyDeletion(cur *Deletion, e *callback.Event, o Outcome, k key) *Deletion {
+	n := &Deletion{}
+	if cur != nil {
+		*n = *cur
+	}
+	d := e.Deletion
+	if cur == nil || k.cmp(cur.key()) > 0 {
+		n.Outcome = o
+		n.DeleteType, n.MediaType = d.DeleteType, d.MediaType
+		n.JobIDs, n.FileURLs = d.JobIDs, d.FileURLs
+	}
+	if e.Status != callback.StatusSuccess {
+		return n
+	}
+	ref := &EventRef{EventID: e.EventID, EventTime: e.Time}
+	later := func(r *EventRef) *EventRef {
+		if r == nil || k.cmp(r.key()) > 0 {
+			return ref
+		}
+		return r
+	}
+	switch strings.ToLower(d.DeleteType) {
+	case "all":
+		n.Terminal, n.SourceFile = later(n.Terminal), later(n.SourceFile)
+	case "info":
+		n.Terminal = later(n.Terminal)
+	case "mezzanine":
+		n.SourceFile = later(n.SourceFile)
+	case "stream":
+		if len(d.JobIDs) == 0 && len(d.FileURLs) == 0 {
+			n.AllStreams = later(n.AllStreams)
+		} else {
+			n.StreamJobIDs = union(n.StreamJobIDs, d.JobIDs)
+			n.StreamFileURLs = union(n.StreamFileURLs, d.FileURLs)
+		}
+	}
+	return n
+}
+
+// union returns the sorted union of two sets; a is not modified.
+func union(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	out = slices.DeleteFunc(out, func(s string) bool { return s == "" })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// derive recomputes the flags that depend on several aspects. It replaces,
+// never modifies, the aspects it changes.
+func (m *Media) derive() {
+	d := m.Deletion
+	m.Deleted = d != nil && d.Terminal != nil
+	if u := m.Upload; u != nil {
+		fd := d != nil && d.SourceFile != nil && d.SourceFile.key().cmp(u.key()) > 0
+		if fd != u.FileDeleted {
+			c := *u
+			c.FileDeleted = fd
+			m.Upload = &c
+		}
+	}
+	if t := m.Transcode; t != nil {
+		all := slices.Concat(t.Streams, t.RemovedStreams)
+		slices.SortFunc(all, func(a, b Stream) int {
+			return cmp.Or(strings.Compare(a.Definition, b.Definition), strings.Compare(a.Format, b.Format), streamCmp(&a, &b))
+		})
+		var live, removed []Stream
+		for _, s := range all {
+			if d.covers(&s) {
+				removed = append(removed, s)
+			} else {
+				live = append(live, s)
+			}
+		}
+		if !slices.EqualFunc(live, t.Streams, streamEqual) || !slices.EqualFunc(removed, t.RemovedStreams, streamEqual) {
+			c := *t
+			c.Streams, c.RemovedStreams = live, removed
+			m.Transcode = &c
+		}
+	}
+}
+
+func streamEqual(a, b Stream) bool {
+	return a.EventID == b.EventID && a.Definition == b.Definition && a.Format == b.Format && a.JobID == b.JobID && a.FileURL == b.FileURL
+}
+
+// covers reports whether a successful stream deletion removed s.
+func (d *Deletion) covers(s *Stream) bool {
+	if d == nil {
+		return false
+	}
+	if s.JobID != "" && slices.Contains(d.StreamJobIDs, s.JobID) {
+		return true
+	}
+	if s.FileURL != "" && slices.Contains(d.StreamFileURLs, s.FileURL) {
+		return true
+	}
+	return d.AllStreams != nil && d.AllStreams.key().cmp(s.key()) > 0
+}
+
+// Canonical re-encodes a JSON value with object keys sorted, insignificant
+// white space removed and numbers kept as written, so that equal content
+// gives equal bytes.
+func Canonical(raw []byte) (json.RawMessage, error) {
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("canonical JSON: %w", err)
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("canonical JSON: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,343 @@
+// Package statestore keeps one JSON document per id in OSS and updates it
+// safely under any number of concurrent writers, using only what OSS
+// offers: create-only PutObject (x-oss-forbid-overwrite), never If-Match.
+//
+// # Key layout
+//
+// Every update writes a new, immutable version of the document:
+//
+//	<prefix><id>/<16 hex digits of ^seq>.json
+//
+// seq counts from 1; the key holds its bitwise complement, so the NEWEST
+// version sorts FIRST. Writing version seq+1 create-only is the
+// compare-and-swap: of all writers that read version seq, exactly one
+// creates seq+1; the others get 409 FileAlreadyExists, read the newest
+// version, re-apply their change and try the next number. The object body
+// is the document alone; bookkeeping travels in metadata headers:
+// x-oss-meta-seq, x-oss-meta-writer (a UUID per write attempt, used to
+// resolve a write whose response was lost) and x-oss-meta-written-at.
+//
+// Readers: LIST prefix "<prefix><id>/" with max-keys 1 gives the newest
+// key; one GET reads it: two requests. Enumerating every id is one listing
+// of "<prefix>" (1000 keys per request; within an id the first key is the
+// newest) plus one GET per id.
+//
+// # Requests per update
+//
+// An instance caches the newest version it knows of each id (an LRU, each
+// entry trusted for CacheTTL). With the cache warm, an update is one PUT; an
+// event already in the cached document costs nothing. A cold update is
+// LIST + GET + PUT, or a single PUT for an id that does not exist yet when
+// the caller says so (UpdateOptions.CreateFirst). A lost race costs one
+// more LIST + GET + PUT.
+//
+// # Old versions
+//
+// Sweep deletes all but the newest Keep versions of each id, but only a
+// version whose successor is older than MinAge. That bound is what makes
+// deletion safe: a writer whose cache says seq is newest writes seq+1 at
+// most CacheTTL plus its own run time later; seq+1 can only have been
+// deleted if seq+2 existed for MinAge, and seq+2 was written after the
+// writer learned seq. So MinAge must exceed CacheTTL plus the longest
+// function run, which Sweep enforces with a floor of 15 minutes (the
+// defaults are 5 minutes and 1 hour).
+package statestore
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	smithyrand "github.com/aws/smithy-go/rand"
+	smithytime "github.com/aws/smithy-go/time"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/ossx"
+	"mediastate/shared/retry"
+)
+
+// Metadata header names (without the x-oss-meta- prefix).
+const (
+	MetaSeq       = "seq"
+	MetaWriter    = "writer"
+	MetaWrittenAt = "written-at"
+)
+
+// Codec converts documents to bytes and back.
+type Codec[T any] struct {
+	Marshal   func(*T) ([]byte, error)
+	Unmarshal func([]byte) (*T, error)
+}
+
+// Options configure a Store.
+type Options struct {
+	// Prefix is prepended to every key, e.g. "mediastate/media/". It must
+	// end with "/" or be empty.
+	Prefix string
+	// CacheSize bounds the number of cached documents; default 4096.
+	CacheSize int
+	// CacheTTL bounds how long a cached version is trusted; default 5 min.
+	CacheTTL time.Duration
+	// Retry is the policy for transient write failures; zero = retry.Default.
+	Retry retry.Policy
+	// Conflict is the backoff between lost races; zero = 2 ms base, 100 ms
+	// cap, limited only by the context's deadline.
+	Conflict retry.Policy
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Store is a versioned document store. It is safe for concurrent use.
+type Store[T any] struct {
+	b        *ossx.Bucket
+	codec    Codec[T]
+	prefix   string
+	cache    *lru[T]
+	ttl      time.Duration
+	retry    retry.Policy
+	conflict retry.Policy
+	now      func() time.Time
+}
+
+// New returns a Store on bucket b.
+func New[T any](b *ossx.Bucket, codec Codec[T], o Options) (*Store[T], error) {
+	if o.Prefix != "" && !strings.HasSuffix(o.Prefix, "/") {
+		return nil, apierr.New(apierr.InvalidConfig, "state key prefix %q must end with /", o.Prefix)
+	}
+	if codec.Marshal == nil || codec.Unmarshal == nil {
+		return nil, apierr.New(apierr.InvalidConfig, "statestore: codec is incomplete")
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = 4096
+	}
+	if o.CacheTTL <= 0 {
+		o.CacheTTL = 5 * time.Minute
+	}
+	if o.Retry == (retry.Policy{}) {
+		o.Retry = retry.Default
+	}
+	if o.Conflict == (retry.Policy{}) {
+		o.Conflict = retry.Policy{Base: 2 * time.Millisecond, Max: 100 * time.Millisecond, Reserve: o.Retry.Reserve}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Store[T]{b: b, codec: codec, prefix: o.Prefix, cache: newLRU[T](o.CacheSize), ttl: o.CacheTTL,
+		retry: o.Retry, conflict: o.Conflict, now: o.Now}, nil
+}
+
+// Prefix returns the key prefix.
+func (s *Store[T]) Prefix() string { return s.prefix }
+
+// Bucket returns the underlying bucket.
+func (s *Store[T]) Bucket() *ossx.Bucket { return s.b }
+
+// VersionKey returns the key of version seq of id.
+func (s *Store[T]) VersionKey(id string, seq uint64) string {
+	return s.prefix + id + "/" + fmt.Sprintf("%016x", ^seq) + ".json"
+}
+
+// parseKey splits a version key into id and seq.
+func (s *Store[T]) parseKey(key string) (id string, seq uint64, ok bool) {
+	rest, ok := strings.CutPrefix(key, s.prefix)
+	if !ok {
+		return "", 0, false
+	}
+	id, name, ok := strings.Cut(rest, "/")
+	if !ok || id == "" || len(name) != 21 || !strings.HasSuffix(name, ".json") {
+		return "", 0, false
+	}
+	inv, err := strconv.ParseUint(name[:16], 16, 64)
+	if err != nil || inv == ^uint64(0) {
+		return "", 0, false
+	}
+	return id, ^inv, true
+}
+
+// Mutation computes the next document from the current one (nil when the
+// id has no document yet). It must not modify cur, and may be called
+// several times (once per lost race). changed=false means nothing to write.
+type Mutation[T any] func(cur *T) (next *T, changed bool, err error)
+
+// UpdateOptions qualify one Update.
+type UpdateOptions struct {
+	// CreateFirst says the id is probably new: when it is not cached, try
+	// to create version 1 before reading anything. A wrong guess costs one
+	// failed PUT.
+	CreateFirst bool
+}
+
+// Result reports what an Update did.
+type Result struct {
+	// Version is the document's version after the update (0: none exists).
+	Version uint64
+	// Written is true when this call created a new version.
+	Written bool
+	// CacheHit is true when the update started from the cache.
+	CacheHit bool
+	// Conflicts counts writes lost to another writer (a wrong CreateFirst
+	// guess included).
+	Conflicts int
+	// Retries counts transient write failures retried.
+	Retries int
+	// Resolved counts ambiguous writes (response lost) found to have landed.
+	Resolved int
+}
+
+// Update applies mut to the newest version of id and writes the result as
+// the next version, retrying lost races until it succeeds or the context's
+// deadline (less the retry reserve) comes. Errors are apierr errors:
+// permanent ones come from mut; transient ones (StorageUnavailable,
+// Conflict) mean the caller should have the event delivered again.
+func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o UpdateOptions) (Result, error) {
+	var res Result
+	cur, ver, fresh := s.cached(id)
+	switch {
+	case fresh:
+		res.CacheHit = true
+	case o.CreateFirst:
+		cur, ver = nil, 0
+	default:
+		var err error
+		if cur, ver, err = s.load(ctx, id); err != nil {
+			return res, err
+		}
+	}
+	for lost := 0; ; {
+		learned := s.now()
+		next, changed, err := mut(cur)
+		if err != nil {
+			return res, err
+		}
+		if !changed {
+			if cur != nil {
+				s.cache.put(id, cur, ver, learned)
+			}
+			res.Version = ver
+			return res, nil
+		}
+		body, err := s.codec.Marshal(next)
+		if err != nil {
+			return res, apierr.Wrap(apierr.Internal, err, "marshal state of %s", id)
+		}
+		err = s.create(ctx, s.VersionKey(id, ver+1), body, ver+1, &res)
+		if err == nil {
+			s.cache.put(id, next, ver+1, learned)
+			res.Version, res.Written = ver+1, true
+			return res, nil
+		}
+		s.cache.drop(id)
+		if !errors.Is(err, ossx.ErrExists) {
+			return res, err
+		}
+		res.Conflicts++
+		lost++
+		// The first loss may only mean a stale cache or a wrong CreateFirst
+		// guess; back off from the second on, when writers really contend.
+		if lost > 1 && !s.conflict.Wait(ctx, lost-1) {
+			return res, apierr.Transient(apierr.Conflict, err, "state of %s: lost %d races for the next version within the time budget", id, lost)
+		}
+		if cur, ver, err = s.load(ctx, id); err != nil {
+			return res, err
+		}
+	}
+}
+
+// create writes version seq create-only. A transient failure may have
+// landed (the response was lost), so the write is retried with the same
+// writer id, and a 409 after such a failure is resolved by reading the
+// writer id back: ours means the write landed.
+func (s *Store[T]) create(ctx context.Context, key string, body []byte, seq uint64, res *Result) error {
+	writer, err := smithyrand.NewUUID(rand.Reader).GetUUID()
+	if err != nil {
+		return apierr.Transient(apierr.Internal, err, "writer id")
+	}
+	meta := map[string]string{
+		MetaSeq:       strconv.FormatUint(seq, 10),
+		MetaWriter:    writer,
+		MetaWrittenAt: smithytime.FormatDateTime(s.now()),
+	}
+	ambiguous := false
+	return retry.Do(ctx, s.retry, func(int) (bool, error) {
+		err := s.b.PutObject(ctx, key, body, ossx.PutOptions{ForbidOverwrite: true, Meta: meta})
+		switch {
+		case err == nil:
+			return false, nil
+		case errors.Is(err, ossx.ErrExists):
+			if !ambiguous {
+				return false, err
+			}
+			info, herr := s.b.HeadObject(ctx, key)
+			if herr != nil {
+				return false, fmt.Errorf("resolve ambiguous write of %s: %w", key, herr)
+			}
+			if info.Meta[MetaWriter] == writer {
+				res.Resolved++
+				return false, nil
+			}
+			return false, err
+		case apierr.IsPermanent(err):
+			return false, err
+		default:
+			ambiguous = true
+			res.Retries++
+			return true, err
+		}
+	})
+}
+
+// cached returns the cached newest version of id if it is still trusted.
+func (s *Store[T]) cached(id string) (*T, uint64, bool) {
+	e, ok := s.cache.get(id)
+	if !ok || s.now().Sub(e.learned) >= s.ttl {
+		return nil, 0, false
+	}
+	return e.doc, e.ver, true
+}
+
+// load reads the newest version of id: LIST (max-keys 1) then GET. It
+// returns (nil, 0) when id has no document.
+func (s *Store[T]) load(ctx context.Context, id string) (*T, uint64, error) {
+	for attempt := 0; ; attempt++ {
+		key, seq, err := s.newestKey(ctx, id)
+		if err != nil || key == "" {
+			return nil, 0, err
+		}
+		body, _, err := s.b.GetObject(ctx, key)
+		if errors.Is(err, ossx.ErrNotFound) && attempt < 3 {
+			continue // swept between LIST and GET: a newer version exists
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("read state %s: %w", key, err)
+		}
+		doc, err := s.codec.Unmarshal(body)
+		if err != nil {
+			return nil, 0, apierr.Transient(apierr.Internal, err, "state object %s is not a valid document", key)
+		}
+		return doc, seq, nil
+	}
+}
+
+// newestKey returns the key and seq of the newest version of id, or "".
+func (s *Store[T]) newestKey(ctx context.Context, id string) (string, uint64, error) {
+	page, err := s.b.List(ctx, ossx.ListOptions{Prefix: s.prefix + id + "/", MaxKeys: 1})
+	if err != nil {
+		return "", 0, fmt.Errorf("find newest state of %s: %w", id, err)
+	}
+	if len(page.Objects) == 0 {
+		return "", 0, nil
+	}
+	key := page.Objects[0].Key
+	kid, seq, ok := s.parseKey(key)
+	if !ok || kid != id {
+		return "", 0, apierr.Transient(apierr.Internal, nil, "unexpected object %q under the state prefix of %s", key, id)
+	}
+	return key, seq, nil
+}
+
+// Forget drops id from the cache.
+func (s *Store[T]) Forget(id string) { s.cache.drop(id) }
