@@ -155,6 +155,20 @@ func CodeOf(err error) Code {
 	return Internal
 }
 
+// MessageOf returns the message to show a caller: the message of the first
+// *Error in err's chain without its internal cause, or a generic text for
+// errors that are not ours.
+func MessageOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
 // Is reports whether err carries the given code.
 func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
 

@@ -65,3 +65,13 @@ func TestWithEventType(t *testing.T) {
 		t.Fatalf("event type repeated: %q", again.Message)
 	}
 }
+
+func TestMessageOfHidesCause(t *testing.T) {
+	err := fmt.Errorf("ctx: %w", Transient(StorageUnavailable, errors.New("dial tcp 10.0.0.1: refused"), "state of m1"))
+	if got := MessageOf(err); got != "state of m1" {
+		t.Fatalf("MessageOf = %q", got)
+	}
+	if got := MessageOf(errors.New("secret detail")); got != "internal error" {
+		t.Fatalf("MessageOf(plain) = %q", got)
+	}
+}

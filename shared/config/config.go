@@ -1,0 +1,186 @@
+// Package config reads a function's configuration from environment
+// variables and validates it at start-up, so that a misconfigured function
+// fails at once with an error that names the variable, instead of failing
+// every delivery.
+//
+// Variables (README.md, section Configuration, is the reference):
+//
+//	OSS_ENDPOINT          required, e.g. https://oss-cn-shanghai-internal.aliyuncs.com
+//	OSS_BUCKET            required
+//	OSS_REGION            optional; selects signature V4 (e.g. cn-shanghai)
+//	STATE_PREFIX          key prefix of everything written; default "mediastate/"
+//	CALLBACK_AUTH         "required" (default) or "off"
+//	VOD_CALLBACK_URL,  VOD_CALLBACK_KEYS    VOD HTTP callback URL and keys (comma-separated)
+//	IMS_CALLBACK_URL,  IMS_CALLBACK_KEYS    IMS HTTP callback URL and keys
+//	LIVE_CALLBACK_URL, LIVE_CALLBACK_KEYS   Live recording callback URL and keys
+//	SIGNATURE_MAX_SKEW    default 5m
+//	VOD_ANSWER_BUDGET     default 4s  (VOD gives up after 5 s)
+//	IMS_ANSWER_BUDGET     default 2500ms (IMS gives up after 3 s)
+//	LIVE_ANSWER_BUDGET    default 4s
+//	STATE_CACHE_TTL       default 5m; STATE_CACHE_SIZE default 4096
+//	QUERY_TOKEN           liverecordquery only: bearer token required locally
+//
+// OSS credentials come from the function role in FC (per invocation); when
+// run elsewhere, from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and the
+// optional OSS_SESSION_TOKEN.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/signature"
+)
+
+// Config is a validated function configuration.
+type Config struct {
+	Endpoint, Bucket, Region string
+	// Prefix ends with "/".
+	Prefix string
+	// AuthOff disables signature verification of HTTP callbacks.
+	AuthOff bool
+	// Verifiers holds the configured signature schemes.
+	Verifiers []*signature.Verifier
+	MaxSkew   time.Duration
+	// AnswerBudget is how long an HTTP sender waits, by scheme name.
+	AnswerBudget  map[string]time.Duration
+	CacheTTL      time.Duration
+	CacheSize     int
+	QueryToken    string
+	SecretsLoaded []string // names of the secret variables set, for the start-up log (never values)
+}
+
+// Getenv is the lookup Load uses; os.Getenv by default.
+type Getenv func(string) string
+
+// Load reads and validates the configuration. All problems are reported
+// together, each naming its variable.
+func Load(getenv Getenv) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	dur := func(name string, def time.Duration) time.Duration {
+		v := get(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad(name, "want a positive duration such as 5m or 2500ms, got %q", v)
+			return def
+		}
+		return d
+	}
+	c := &Config{
+		Endpoint: get("OSS_ENDPOINT"),
+		Bucket:   get("OSS_BUCKET"),
+		Region:   get("OSS_REGION"),
+		Prefix:   get("STATE_PREFIX"),
+	}
+	if c.Endpoint == "" {
+		bad("OSS_ENDPOINT", "required (e.g. https://oss-cn-shanghai-internal.aliyuncs.com)")
+	} else if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("OSS_ENDPOINT", "want an http(s) URL, got %q", c.Endpoint)
+	}
+	if c.Bucket == "" {
+		bad("OSS_BUCKET", "required")
+	} else if !validBucket(c.Bucket) {
+		bad("OSS_BUCKET", "%q is not a valid bucket name (3-63 lower-case letters, digits and hyphens)", c.Bucket)
+	}
+	if getenv("STATE_PREFIX") == "" {
+		c.Prefix = "mediastate/"
+	}
+	if c.Prefix != "" {
+		if !strings.HasSuffix(c.Prefix, "/") {
+			c.Prefix += "/"
+		}
+		if strings.HasPrefix(c.Prefix, "/") || strings.Contains(c.Prefix, "..") || strings.Contains(c.Prefix, "//") {
+			bad("STATE_PREFIX", "%q must be a relative key prefix without '..' or empty segments", c.Prefix)
+		}
+	}
+	switch a := strings.ToLower(get("CALLBACK_AUTH")); a {
+	case "", "required":
+	case "off":
+		c.AuthOff = true
+	default:
+		bad("CALLBACK_AUTH", "want \"required\" or \"off\", got %q", a)
+	}
+	c.MaxSkew = dur("SIGNATURE_MAX_SKEW", 5*time.Minute)
+	for _, s := range []struct {
+		scheme signature.Scheme
+		env    string
+	}{{signature.VOD, "VOD"}, {signature.IMS, "IMS"}, {signature.Live, "LIVE"}} {
+		u, keys := get(s.env+"_CALLBACK_URL"), splitKeys(get(s.env+"_CALLBACK_KEYS"))
+		if len(keys) == 0 {
+			continue
+		}
+		c.SecretsLoaded = append(c.SecretsLoaded, s.env+"_CALLBACK_KEYS")
+		if pu, err := url.Parse(u); u == "" || err != nil || pu.Host == "" {
+			bad(s.env+"_CALLBACK_URL", "required with %s_CALLBACK_KEYS: the callback URL exactly as configured in the console, got %q", s.env, u)
+			continue
+		}
+		c.Verifiers = append(c.Verifiers, &signature.Verifier{Scheme: s.scheme, CallbackURL: u, Keys: keys, MaxSkew: c.MaxSkew})
+	}
+	if !c.AuthOff && len(c.Verifiers) == 0 && len(errs) == 0 {
+		errs = append(errs, errors.New("CALLBACK_AUTH: no callback key is configured (VOD_CALLBACK_KEYS, IMS_CALLBACK_KEYS or LIVE_CALLBACK_KEYS): refusing to accept unsigned HTTP callbacks; set CALLBACK_AUTH=off to run without verification"))
+	}
+	c.AnswerBudget = map[string]time.Duration{
+		"vod":  dur("VOD_ANSWER_BUDGET", 4*time.Second),
+		"ims":  dur("IMS_ANSWER_BUDGET", 2500*time.Millisecond),
+		"live": dur("LIVE_ANSWER_BUDGET", 4*time.Second),
+	}
+	c.CacheTTL = dur("STATE_CACHE_TTL", 5*time.Minute)
+	if c.CacheTTL > 10*time.Minute {
+		bad("STATE_CACHE_TTL", "at most 10m: the sweep of old versions relies on it (see statestore)")
+	}
+	c.CacheSize = 4096
+	if v := get("STATE_CACHE_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			bad("STATE_CACHE_SIZE", "want a positive integer, got %q", v)
+		} else {
+			c.CacheSize = n
+		}
+	}
+	c.QueryToken = get("QUERY_TOKEN")
+	if c.QueryToken != "" {
+		c.SecretsLoaded = append(c.SecretsLoaded, "QUERY_TOKEN")
+	}
+	if len(errs) > 0 {
+		return nil, apierr.Wrap(apierr.InvalidConfig, errors.Join(errs...), "invalid configuration")
+	}
+	return c, nil
+}
+
+func splitKeys(s string) []string {
+	var out []string
+	for _, k := range strings.Split(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func validBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 || b[0] == '-' || b[len(b)-1] == '-' {
+		return false
+	}
+	for _, r := range b {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,61 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"mediastate/shared/apierr"
+)
+
+func env(kv ...string) Getenv {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+var base = []string{"OSS_ENDPOINT", "http://127.0.0.1:9000", "OSS_BUCKET", "media-state"}
+
+func TestLoadValid(t *testing.T) {
+	c, err := Load(env(append(base, "VOD_CALLBACK_URL", "https://cb.example.com/vod", "VOD_CALLBACK_KEYS", "k1, k2",
+		"IMS_ANSWER_BUDGET", "2s", "STATE_PREFIX", "p/q")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Prefix != "p/q/" || len(c.Verifiers) != 1 || len(c.Verifiers[0].Keys) != 2 || c.AnswerBudget["ims"] != 2*time.Second ||
+		c.AnswerBudget["vod"] != 4*time.Second || c.AuthOff || c.CacheTTL != 5*time.Minute {
+		t.Fatalf("unexpected config %+v", c)
+	}
+	if strings.Contains(strings.Join(c.SecretsLoaded, ","), "k1") {
+		t.Fatal("a secret value leaked into SecretsLoaded")
+	}
+	off, err := Load(env(append(base, "CALLBACK_AUTH", "off")...))
+	if err != nil || !off.AuthOff || off.Prefix != "mediastate/" {
+		t.Fatalf("auth off: %+v %v", off, err)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		env  []string
+		want string
+	}{
+		{nil, "OSS_ENDPOINT: required"},
+		{[]string{"OSS_ENDPOINT", "ftp://x", "OSS_BUCKET", "b-1", "CALLBACK_AUTH", "off"}, "OSS_ENDPOINT: want an http(s) URL"},
+		{[]string{"OSS_ENDPOINT", "http://x", "OSS_BUCKET", "Bad_Bucket", "CALLBACK_AUTH", "off"}, "OSS_BUCKET"},
+		{base, "refusing to accept unsigned HTTP callbacks"},
+		{append(base, "VOD_CALLBACK_KEYS", "k"), "VOD_CALLBACK_URL: required with VOD_CALLBACK_KEYS"},
+		{append(base, "CALLBACK_AUTH", "maybe"), "CALLBACK_AUTH: want"},
+		{append(base, "CALLBACK_AUTH", "off", "SIGNATURE_MAX_SKEW", "soon"), "SIGNATURE_MAX_SKEW"},
+		{append(base, "CALLBACK_AUTH", "off", "STATE_CACHE_TTL", "1h"), "STATE_CACHE_TTL: at most 10m"},
+		{append(base, "CALLBACK_AUTH", "off", "STATE_PREFIX", "../x"), "STATE_PREFIX"},
+	}
+	for _, tc := range tests {
+		_, err := Load(env(tc.env...))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !apierr.Is(err, apierr.InvalidConfig) {
+			t.Errorf("env %v: err = %v, want it to mention %q", tc.env, err, tc.want)
+		}
+	}
+}
