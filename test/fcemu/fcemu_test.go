@@ -1,0 +1,751 @@
+package fcemu
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// echoBin is the built testdata/echo function, shared by all tests.
+var echoBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "fcemu-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "create build directory:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	echoBin, err = Build(ctx, "testdata/echo", dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "fcemu: built testdata/echo in %s\n", time.Since(start).Round(time.Millisecond))
+	return m.Run()
+}
+
+// echoReply is the answer of the echo function in echo and barrier modes.
+type echoReply struct {
+	Payload           string            `json:"payload"`
+	PID               int               `json:"pid"`
+	DeadlineUnixMilli int64             `json:"deadlineUnixMilli"`
+	RequestID         string            `json:"requestId"`
+	FunctionName      string            `json:"functionName"`
+	FunctionHandler   string            `json:"functionHandler"`
+	FunctionMemory    string            `json:"functionMemory"`
+	FunctionTimeout   int               `json:"functionTimeout"`
+	AccessKeyID       string            `json:"accessKeyId"`
+	AccessKeySecret   string            `json:"accessKeySecret"`
+	SecurityToken     string            `json:"securityToken"`
+	Region            string            `json:"region"`
+	AccountID         string            `json:"accountId"`
+	RetryCount        int               `json:"retryCount"`
+	Env               map[string]string `json:"env"`
+	EnvKeys           []string          `json:"envKeys"`
+}
+
+// startEcho starts the echo function with cfg and closes it when the test
+// ends.
+func startEcho(t *testing.T, cfg Config) *Function {
+	t.Helper()
+	cfg.Binary = echoBin
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	f, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("function output:\n%s", f.Logs())
+		}
+	})
+	return f
+}
+
+// mustJSON marshals v.
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("marshal %v: %v", v, err)
+	}
+	return b
+}
+
+// invoke invokes f with a 20 s safety context and fails the test on an
+// emulator error.
+func invoke(t *testing.T, f *Function, payload []byte, opts ...InvokeOption) *Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	res, err := f.Invoke(ctx, payload, opts...)
+	if err != nil {
+		t.Fatalf("Invoke: %v", err)
+	}
+	return res
+}
+
+// decodeEcho checks that res succeeded and decodes the echo reply.
+func decodeEcho(t *testing.T, res *Result) echoReply {
+	t.Helper()
+	if res.Error != nil {
+		t.Fatalf("invocation %s failed: %v (payload %s)", res.RequestID, res.Error, res.Payload)
+	}
+	var r echoReply
+	if err := json.Unmarshal(res.Payload, &r); err != nil {
+		t.Fatalf("decode reply %q: %v", res.Payload, err)
+	}
+	return r
+}
+
+// barrier is a TCP listener the echo function dials in barrier mode; each
+// invocation stays running until the test closes its connection.
+type barrier struct {
+	t  *testing.T
+	ln *net.TCPListener
+}
+
+func newBarrier(t *testing.T) *barrier {
+	t.Helper()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return &barrier{t: t, ln: ln}
+}
+
+func (b *barrier) addr() string { return b.ln.Addr().String() }
+
+// accept waits until n invocations are holding the barrier.
+func (b *barrier) accept(n int) []net.Conn {
+	b.t.Helper()
+	if err := b.ln.SetDeadline(time.Now().Add(20 * time.Second)); err != nil {
+		b.t.Fatalf("set accept deadline: %v", err)
+	}
+	conns := make([]net.Conn, 0, n)
+	for len(conns) < n {
+		c, err := b.ln.Accept()
+		if err != nil {
+			b.t.Fatalf("accept barrier connection %d of %d: %v", len(conns)+1, n, err)
+		}
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// release lets the invocations holding conns answer.
+func release(conns []net.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// asyncInvoke runs Invoke in a goroutine and delivers its outcome.
+type outcome struct {
+	res *Result
+	err error
+}
+
+func asyncInvoke(ctx context.Context, f *Function, payload []byte, opts ...InvokeOption) <-chan outcome {
+	ch := make(chan outcome, 1)
+	go func() {
+		res, err := f.Invoke(ctx, payload, opts...)
+		ch <- outcome{res, err}
+	}()
+	return ch
+}
+
+func TestEchoRoundTripAndContext(t *testing.T) {
+	t.Parallel()
+	var stdout syncBuffer
+	f := startEcho(t, Config{
+		Name:        "echo-fn",
+		Handler:     "main",
+		Env:         []string{"ECHO_EXTRA=extra-value"},
+		Timeout:     7 * time.Second,
+		MemoryMB:    1024,
+		Region:      "cn-hangzhou",
+		AccountID:   "1234567890",
+		Credentials: Credentials{AccessKeyID: "STS.ak", AccessKeySecret: "sk-secret", SecurityToken: "token-xyz"},
+		Stdout:      &stdout,
+	})
+
+	payload := mustJSON(t, map[string]any{"mode": "echo", "data": "héllo \"wörld\"", "n": 42})
+	before := time.Now()
+	res := invoke(t, f, payload, WithRequestID("req-fixed-1"), WithRetryCount(2))
+	after := time.Now()
+	r := decodeEcho(t, res)
+
+	if r.Payload != string(payload) {
+		t.Errorf("payload round trip: got %q, want %q", r.Payload, payload)
+	}
+	if res.RequestID != "req-fixed-1" || r.RequestID != "req-fixed-1" {
+		t.Errorf("request id: result %q, fccontext %q, want req-fixed-1", res.RequestID, r.RequestID)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"function name", r.FunctionName, "echo-fn"},
+		{"function handler", r.FunctionHandler, "main"},
+		{"function memory", r.FunctionMemory, "1024"},
+		{"function timeout", r.FunctionTimeout, 7},
+		{"access key id", r.AccessKeyID, "STS.ak"},
+		{"access key secret", r.AccessKeySecret, "sk-secret"},
+		{"security token", r.SecurityToken, "token-xyz"},
+		{"region", r.Region, "cn-hangzhou"},
+		{"account id", r.AccountID, "1234567890"},
+		{"retry count", r.RetryCount, 2},
+		{"env FC_FUNCTION_NAME", r.Env["FC_FUNCTION_NAME"], "echo-fn"},
+		{"env FC_REGION", r.Env["FC_REGION"], "cn-hangzhou"},
+		{"env FC_ACCOUNT_ID", r.Env["FC_ACCOUNT_ID"], "1234567890"},
+		{"env FC_FUNCTION_MEMORY_SIZE", r.Env["FC_FUNCTION_MEMORY_SIZE"], "1024"},
+		{"env FC_FUNC_CODE_PATH", r.Env["FC_FUNC_CODE_PATH"], filepath.Dir(echoBin)},
+		{"env ALIBABA_CLOUD_ACCESS_KEY_ID", r.Env["ALIBABA_CLOUD_ACCESS_KEY_ID"], "STS.ak"},
+		{"env ECHO_EXTRA", r.Env["ECHO_EXTRA"], "extra-value"},
+		{"result pid", res.PID, r.PID},
+		{"stats pid", f.PIDs()[0], r.PID},
+		{"result instance", res.Instance, 0},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if api := r.Env["FC_RUNTIME_API"]; !strings.HasPrefix(api, "127.0.0.1:") {
+		t.Errorf("FC_RUNTIME_API = %q, want a loopback address", api)
+	}
+
+	// The handler's context deadline is the queue time plus the timeout.
+	lo := before.Add(7 * time.Second).UnixMilli()
+	hi := after.Add(7 * time.Second).UnixMilli()
+	if r.DeadlineUnixMilli < lo || r.DeadlineUnixMilli > hi {
+		t.Errorf("ctx deadline %d outside [%d, %d]", r.DeadlineUnixMilli, lo, hi)
+	}
+
+	// Only the minimal base environment reaches the process.
+	allowed := map[string]bool{
+		"PATH": true, "HOME": true, "TMPDIR": true, "FC_RUNTIME_API": true, "ECHO_EXTRA": true,
+		"FC_FUNCTION_NAME": true, "FC_FUNCTION_HANDLER": true, "FC_FUNCTION_MEMORY_SIZE": true,
+		"FC_FUNC_CODE_PATH": true, "FC_INSTANCE_ID": true, "FC_REGION": true, "FC_ACCOUNT_ID": true,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID": true, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": true,
+		"ALIBABA_CLOUD_SECURITY_TOKEN": true,
+	}
+	if len(r.EnvKeys) == 0 {
+		t.Errorf("echo reported no environment")
+	}
+	for _, k := range r.EnvKeys {
+		if !allowed[k] {
+			t.Errorf("unexpected environment variable %s leaked into the process", k)
+		}
+	}
+
+	// A generated request ID is unique and reaches fccontext.
+	res2 := invoke(t, f, []byte(`{"mode":"echo"}`))
+	r2 := decodeEcho(t, res2)
+	if res2.RequestID == "" || res2.RequestID == res.RequestID || r2.RequestID != res2.RequestID {
+		t.Errorf("generated request id: result %q, fccontext %q, first %q", res2.RequestID, r2.RequestID, res.RequestID)
+	}
+	if r2.RetryCount != 0 {
+		t.Errorf("default retry count = %d, want 0", r2.RetryCount)
+	}
+
+	st := f.Stats()
+	if st.Invocations != 2 || st.Succeeded != 2 || st.Errors != 0 || st.Restarts != 0 {
+		t.Errorf("stats = %+v, want 2 invocations, 2 succeeded, no errors or restarts", st)
+	}
+	in := st.Instances[0]
+	if !in.Alive || in.Served != 2 || in.InitDuration <= 0 || in.ColdStart < in.InitDuration {
+		t.Errorf("instance stats = %+v", in)
+	}
+	if len(st.ColdStarts) != 1 || st.ColdStarts[0] != in.ColdStart {
+		t.Errorf("cold starts = %v, want [%v]", st.ColdStarts, in.ColdStart)
+	}
+	t.Logf("echo: init (start to first poll) %s, cold start (start to first answer) %s, first invocation %s",
+		in.InitDuration, in.ColdStart, res.Duration)
+
+	if rss := f.PeakRSS(); len(rss) != 1 || rss[0] < 1<<20 {
+		t.Errorf("PeakRSS = %v, want one value above 1 MiB", rss)
+	} else {
+		t.Logf("echo: peak RSS %d KiB", rss[0]>>10)
+	}
+	// The SDK logs the start of every invocation on stdout.
+	if want := "FC Invoke Start RequestId: req-fixed-1"; !strings.Contains(stdout.String(), want) || !strings.Contains(f.Logs(), want) {
+		t.Errorf("process output lacks %q:\nstdout: %s\nlogs: %s", want, stdout.String(), f.Logs())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestFunctionError(t *testing.T) {
+	t.Parallel()
+	f := startEcho(t, Config{Name: "err-fn"})
+	res := invoke(t, f, []byte(`{"mode":"error","message":"bad input: size"}`))
+	if res.Error == nil {
+		t.Fatalf("want an error result, got payload %s", res.Payload)
+	}
+	if res.Error.Message != "bad input: size" || res.Error.Type != "ValidationError" {
+		t.Errorf("error = %+v, want ValidationError with the message", res.Error)
+	}
+	if !res.Error.FromFunction() || errors.Is(res.Error, ErrTimeout) || errors.Is(res.Error, ErrInstanceExited) {
+		t.Errorf("a posted error must not look like an emulator answer: %v", res.Error)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(res.Payload, &doc); err != nil || doc["errorMessage"] != "bad input: size" {
+		t.Errorf("raw error payload = %s (%v)", res.Payload, err)
+	}
+	// The instance keeps serving.
+	decodeEcho(t, invoke(t, f, []byte(`{}`)))
+	if st := f.Stats(); st.Errors != 1 || st.Succeeded != 1 || st.Restarts != 0 {
+		t.Errorf("stats = %+v, want 1 error, 1 success, no restart", st)
+	}
+}
+
+func TestPanicReportsErrorAndInstanceRecovers(t *testing.T) {
+	t.Parallel()
+	f := startEcho(t, Config{Name: "panic-fn"})
+	pid := f.PIDs()[0]
+	res := invoke(t, f, []byte(`{"mode":"panic","message":"boom at step 3"}`))
+	if res.Error == nil {
+		t.Fatalf("want an error result, got payload %s", res.Payload)
+	}
+	if res.Error.Message != "boom at step 3" || res.Error.Type != "string" || !res.Error.FromFunction() {
+		t.Errorf("panic error = %+v", res.Error)
+	}
+	if len(res.Error.StackTrace) == 0 {
+		t.Errorf("panic error has no stack trace: %s", res.Payload)
+	}
+	// fc-runtime-go-sdk v0.3.1 recovers handler panics inside the invocation
+	// goroutine and only logs them, so the same process serves the next
+	// invocation; the emulator must not invent a restart.
+	r := decodeEcho(t, invoke(t, f, []byte(`{"mode":"echo"}`)))
+	if r.PID != pid {
+		t.Errorf("pid after panic = %d, want unchanged %d", r.PID, pid)
+	}
+	if st := f.Stats(); st.Errors != 1 || st.Restarts != 0 || !st.Instances[0].Alive {
+		t.Errorf("stats = %+v, want 1 error and no restart", st)
+	}
+}
+
+func TestCrashFailsInFlightAndRestartsLazily(t *testing.T) {
+	t.Parallel()
+	f := startEcho(t, Config{Name: "crash-fn", Timeout: 15 * time.Second})
+	oldPID := f.PIDs()[0]
+
+	// Another invocation on the same process is in flight when it dies.
+	b := newBarrier(t)
+	held := asyncInvoke(t.Context(), f, mustJSON(t, map[string]string{"mode": "barrier", "addr": b.addr()}))
+	conns := b.accept(1)
+	defer release(conns)
+
+	res := invoke(t, f, []byte(`{"mode":"crash","message":"disk on fire"}`))
+	if res.Error == nil || !errors.Is(res.Error, ErrInstanceExited) || res.Error.Type != ErrorTypeProcessExited {
+		t.Fatalf("crash result error = %v, want ErrInstanceExited", res.Error)
+	}
+	if !strings.Contains(res.Error.Message, "exit status 3") || res.PID != oldPID {
+		t.Errorf("crash error = %q (pid %d), want exit status 3 of pid %d", res.Error.Message, res.PID, oldPID)
+	}
+	out := <-held
+	if out.err != nil || out.res.Error == nil || !errors.Is(out.res.Error, ErrInstanceExited) {
+		t.Errorf("in-flight invocation on the crashed process: res %+v, err %v", out.res, out.err)
+	}
+	st := f.Stats()
+	if st.Instances[0].Alive || st.Crashed != 2 || st.Restarts != 0 {
+		t.Errorf("stats after crash = %+v, want dead instance, 2 crashed, no restart yet", st)
+	}
+	if !strings.Contains(f.Logs(), "crashing on purpose: disk on fire") {
+		t.Errorf("logs lack the crash message:\n%s", f.Logs())
+	}
+	if rss := f.PeakRSS(); rss[0] <= 0 {
+		t.Errorf("PeakRSS of the exited process = %d, want the rusage figure", rss[0])
+	}
+
+	// The next invocation restarts the instance and is served by it.
+	res = invoke(t, f, []byte(`{"mode":"echo","after":"crash"}`))
+	r := decodeEcho(t, res)
+	if r.PID == oldPID || r.PID != f.PIDs()[0] {
+		t.Errorf("served by pid %d, want a new process (old %d, current %d)", r.PID, oldPID, f.PIDs()[0])
+	}
+	st = f.Stats()
+	if st.Restarts != 1 || st.Instances[0].Starts != 2 || !st.Instances[0].Alive || st.Succeeded != 1 {
+		t.Errorf("stats after restart = %+v, want 1 restart, 2 starts, alive, 1 success", st)
+	}
+	// The crashed process never answered, so only the new one has a cold start.
+	if len(st.ColdStarts) != 1 || st.ColdStarts[0] != st.Instances[0].ColdStart || st.Instances[0].ColdStart <= 0 {
+		t.Errorf("cold starts = %v, instance %+v", st.ColdStarts, st.Instances[0])
+	}
+	t.Logf("echo: lazy restart cold start (process start to first answer) %s, invocation duration %s",
+		st.Instances[0].ColdStart, res.Duration)
+}
+
+func TestTimeout(t *testing.T) {
+	t.Parallel()
+	f := startEcho(t, Config{Name: "slow-fn", Timeout: time.Second})
+	res := invoke(t, f, []byte(`{"mode":"block"}`))
+	if res.Error == nil || !errors.Is(res.Error, ErrTimeout) || res.Error.Type != ErrorTypeTimeout {
+		t.Fatalf("result error = %v, want ErrTimeout", res.Error)
+	}
+	if res.Duration < 900*time.Millisecond || res.Duration > 10*time.Second {
+		t.Errorf("timed out after %s, want about 1s", res.Duration)
+	}
+	if !strings.Contains(res.Error.Message, "time out after 1s") {
+		t.Errorf("timeout message = %q", res.Error.Message)
+	}
+
+	// A deadline override shortens one invocation and reaches the handler.
+	res = invoke(t, f, []byte(`{"mode":"block"}`), WithDeadline(time.Now().Add(300*time.Millisecond)))
+	if !errors.Is(res.Error, ErrTimeout) || res.Duration > 900*time.Millisecond {
+		t.Errorf("override: error %v after %s, want a timeout after about 300ms", res.Error, res.Duration)
+	}
+	want := time.Now().Add(5 * time.Second).Truncate(time.Millisecond)
+	r := decodeEcho(t, invoke(t, f, []byte(`{}`), WithDeadline(want)))
+	if r.DeadlineUnixMilli != want.UnixMilli() || r.FunctionTimeout != 1 {
+		t.Errorf("override: ctx deadline %d, timeout %d; want %d and 1", r.DeadlineUnixMilli, r.FunctionTimeout, want.UnixMilli())
+	}
+	if st := f.Stats(); st.Timeouts != 2 || st.Succeeded != 1 || st.Restarts != 0 {
+		t.Errorf("stats = %+v, want 2 timeouts, 1 success", st)
+	}
+}
+
+func TestInvokeContextCancel(t *testing.T) {
+	t.Parallel()
+	f := startEcho(t, Config{Name: "cancel-fn", Timeout: 20 * time.Second})
+	b := newBarrier(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	ch := asyncInvoke(ctx, f, mustJSON(t, map[string]string{"mode": "barrier", "addr": b.addr()}))
+	conns := b.accept(1) // the invocation is running
+	cancel()
+	out := <-ch
+	if !errors.Is(out.err, context.Canceled) || out.res != nil {
+		t.Errorf("Invoke after cancel: res %+v, err %v; want context.Canceled", out.res, out.err)
+	}
+	if st := f.Stats(); st.Canceled != 1 || st.InFlight != 0 {
+		t.Errorf("stats = %+v, want 1 canceled and nothing in flight", st)
+	}
+	release(conns)
+	decodeEcho(t, invoke(t, f, []byte(`{}`)))
+}
+
+func TestConcurrentInvocationsOnOneInstance(t *testing.T) {
+	t.Parallel()
+	const n = 32
+	f := startEcho(t, Config{Name: "busy-fn", Timeout: 20 * time.Second})
+	b := newBarrier(t)
+	payloads := make([][]byte, n)
+	chans := make([]<-chan outcome, n)
+	for i := range n {
+		payloads[i] = mustJSON(t, map[string]any{"mode": "barrier", "addr": b.addr(), "i": i})
+		chans[i] = asyncInvoke(t.Context(), f, payloads[i], WithRequestID(fmt.Sprintf("par-%02d", i)))
+	}
+	// All 32 invocations are running at once in the single process.
+	conns := b.accept(n)
+	if st := f.Stats(); st.Instances[0].Running != n {
+		t.Errorf("running on instance 0 = %d, want %d", st.Instances[0].Running, n)
+	}
+	// A request id cannot be reused while it is in flight.
+	if _, err := f.Invoke(t.Context(), []byte(`{}`), WithRequestID("par-00")); !errors.Is(err, ErrDuplicateRequestID) {
+		t.Errorf("duplicate request id: err %v, want ErrDuplicateRequestID", err)
+	}
+	release(conns)
+
+	pid := f.PIDs()[0]
+	for i, ch := range chans {
+		out := <-ch
+		if out.err != nil {
+			t.Errorf("invocation %d: %v", i, out.err)
+			continue
+		}
+		r := decodeEcho(t, out.res)
+		if r.Payload != string(payloads[i]) || r.RequestID != fmt.Sprintf("par-%02d", i) || r.PID != pid {
+			t.Errorf("invocation %d answered %q (request %s, pid %d); want its own payload on pid %d",
+				i, r.Payload, r.RequestID, r.PID, pid)
+		}
+	}
+	if st := f.Stats(); st.Succeeded != n || st.Instances[0].Served != n || st.Instances[0].PeakRunning != n || st.InFlight != 0 {
+		t.Errorf("stats = %+v, want %d successes served by instance 0", st, n)
+	}
+}
+
+func TestTwoInstancesBothUsed(t *testing.T) {
+	t.Parallel()
+	f := startEcho(t, Config{Name: "pair-fn", Instances: 2, InstanceConcurrency: 1, Timeout: 20 * time.Second})
+	pids := f.PIDs()
+	if len(pids) != 2 || pids[0] == 0 || pids[1] == 0 || pids[0] == pids[1] {
+		t.Fatalf("PIDs = %v, want two distinct processes", pids)
+	}
+	b := newBarrier(t)
+	payload := mustJSON(t, map[string]string{"mode": "barrier", "addr": b.addr()})
+	a := asyncInvoke(t.Context(), f, payload)
+	c := asyncInvoke(t.Context(), f, payload)
+	// Both are running at once, which with a concurrency of one per instance
+	// means one on each instance.
+	release(b.accept(2))
+	got := map[int]bool{}
+	for _, ch := range []<-chan outcome{a, c} {
+		out := <-ch
+		if out.err != nil {
+			t.Fatalf("Invoke: %v", out.err)
+		}
+		r := decodeEcho(t, out.res)
+		got[r.PID] = true
+		if out.res.PID != r.PID || pids[out.res.Instance] != r.PID {
+			t.Errorf("result says instance %d pid %d, function says pid %d", out.res.Instance, out.res.PID, r.PID)
+		}
+	}
+	if !got[pids[0]] || !got[pids[1]] {
+		t.Errorf("served by %v, want both %v", got, pids)
+	}
+	st := f.Stats()
+	if st.Instances[0].Served != 1 || st.Instances[1].Served != 1 {
+		t.Errorf("served per instance = %d, %d; want 1, 1", st.Instances[0].Served, st.Instances[1].Served)
+	}
+	if rss := f.PeakRSS(); len(rss) != 2 || rss[0] <= 0 || rss[1] <= 0 {
+		t.Errorf("PeakRSS = %v, want two positive values", rss)
+	}
+}
+
+func TestInstanceConcurrencyQueues(t *testing.T) {
+	t.Parallel()
+	f := startEcho(t, Config{Name: "serial-fn", InstanceConcurrency: 1, Timeout: 20 * time.Second})
+	b := newBarrier(t)
+	first := asyncInvoke(t.Context(), f, mustJSON(t, map[string]string{"mode": "barrier", "addr": b.addr()}))
+	conns := b.accept(1)
+	second := asyncInvoke(t.Context(), f, []byte(`{"mode":"echo"}`))
+	// Wait until the second invocation is queued behind the first.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := f.Await(ctx, func(s Stats) bool { return s.InFlight == 2 }); err != nil {
+		t.Fatalf("second invocation never queued: %v", err)
+	}
+	if st := f.Stats(); st.Instances[0].Running != 1 {
+		t.Errorf("running = %d with a concurrency of 1", st.Instances[0].Running)
+	}
+	release(conns)
+	for i, ch := range []<-chan outcome{first, second} {
+		out := <-ch
+		if out.err != nil {
+			t.Fatalf("invocation %d: %v", i, out.err)
+		}
+		decodeEcho(t, out.res)
+		if i == 1 && out.res.QueueDelay <= 0 {
+			t.Errorf("second invocation queue delay = %s, want positive", out.res.QueueDelay)
+		}
+	}
+	if st := f.Stats(); st.Instances[0].PeakRunning != 1 || st.Instances[0].Served != 2 {
+		t.Errorf("instance stats = %+v, want peak 1 running and 2 served", st.Instances[0])
+	}
+}
+
+func TestStartFailsWhenProcessExitsDuringInit(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	f, err := Start(ctx, Config{Binary: echoBin, Env: []string{"ECHO_EXIT_AT_INIT=1"}})
+	if err == nil {
+		f.Close()
+		t.Fatal("Start succeeded for a function that exits during init")
+	}
+	if !strings.Contains(err.Error(), "exit status 4") || !strings.Contains(err.Error(), "exiting at init on purpose") {
+		t.Errorf("Start error = %v, want the exit status and the process output", err)
+	}
+	if _, err := Start(ctx, Config{}); err == nil {
+		t.Errorf("Start without a binary succeeded")
+	}
+	if _, err := Start(ctx, Config{Binary: filepath.Join(t.TempDir(), "missing")}); err == nil {
+		t.Errorf("Start with a missing binary succeeded")
+	}
+}
+
+func TestCloseStopsProcessesAndFailsPending(t *testing.T) {
+	t.Parallel()
+	f := startEcho(t, Config{Name: "close-fn", Instances: 2, Timeout: 20 * time.Second})
+	pids := f.PIDs()
+	b := newBarrier(t)
+	ch := asyncInvoke(t.Context(), f, mustJSON(t, map[string]string{"mode": "barrier", "addr": b.addr()}))
+	conns := b.accept(1)
+	defer release(conns)
+
+	if err := f.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	out := <-ch
+	if !errors.Is(out.err, ErrClosed) {
+		t.Errorf("pending invocation: res %+v, err %v; want ErrClosed", out.res, out.err)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("pid %d still exists after Close (kill 0: %v)", pid, err)
+		}
+	}
+	if _, err := f.Invoke(t.Context(), []byte(`{}`)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Invoke after Close: %v, want ErrClosed", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	st := f.Stats()
+	if st.Closed != 1 || st.Restarts != 0 || slices.ContainsFunc(st.Instances, func(i InstanceStats) bool { return i.Alive }) {
+		t.Errorf("stats after Close = %+v", st)
+	}
+}
+
+func TestBuild(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+
+	// A second build of the same package comes from the cache.
+	begin := time.Now()
+	again, err := Build(ctx, "./testdata/../testdata/echo", t.TempDir())
+	if err != nil || again != echoBin {
+		t.Errorf("cached Build = %q, %v; want %q", again, err, echoBin)
+	}
+	if d := time.Since(begin); d > time.Second {
+		t.Errorf("cached Build took %s", d)
+	}
+
+	if _, err := Build(ctx, t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "go.mod") {
+		t.Errorf("Build outside a module: %v, want a go.mod error", err)
+	}
+	_, err = Build(ctx, "testdata/broken", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "cannot use") {
+		t.Errorf("Build of a broken package: %v, want the compiler error", err)
+	}
+	// Failures are not cached.
+	abs, _ := filepath.Abs("testdata/broken")
+	buildCache.mu.Lock()
+	_, cached := buildCache.m[abs]
+	buildCache.mu.Unlock()
+	if cached {
+		t.Errorf("failed build of %s is cached", abs)
+	}
+
+	// A cached binary that vanished is rebuilt.
+	tmp := t.TempDir()
+	abs, _ = filepath.Abs("testdata/echo")
+	buildCache.mu.Lock()
+	buildCache.m[abs+"-gone"] = &buildEntry{done: closedChan(), path: filepath.Join(tmp, "vanished")}
+	buildCache.mu.Unlock()
+	if _, err := Build(ctx, abs+"-gone", tmp); err == nil || !strings.Contains(err.Error(), "go build") {
+		t.Errorf("Build after the cached binary vanished: %v, want a fresh go build attempt", err)
+	}
+}
+
+// closedChan returns a closed channel.
+func closedChan() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+
+func TestQueuedInvocationsSurviveCrash(t *testing.T) {
+	t.Parallel()
+	f := startEcho(t, Config{Name: "requeue-fn", InstanceConcurrency: 1, Timeout: 20 * time.Second})
+	oldPID := f.PIDs()[0]
+	b := newBarrier(t)
+	held := asyncInvoke(t.Context(), f, mustJSON(t, map[string]string{"mode": "barrier", "addr": b.addr()}))
+	conns := b.accept(1)
+	defer release(conns)
+	// Queue a crash and then an echo behind the held invocation: with a
+	// concurrency of one they are dispatched one after the other.
+	crash := asyncInvoke(t.Context(), f, []byte(`{"mode":"crash","message":"queued crash"}`))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := f.Await(ctx, func(s Stats) bool { return s.InFlight == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	echo := asyncInvoke(t.Context(), f, []byte(`{"mode":"echo","queued":true}`))
+	if err := f.Await(ctx, func(s Stats) bool { return s.InFlight == 3 }); err != nil {
+		t.Fatal(err)
+	}
+	release(conns)
+
+	if out := <-held; out.err != nil || out.res.Error != nil {
+		t.Errorf("held invocation: res %+v, err %v", out.res, out.err)
+	}
+	if out := <-crash; out.err != nil || !errors.Is(out.res.Error, ErrInstanceExited) {
+		t.Errorf("crash invocation: res %+v, err %v; want ErrInstanceExited", out.res, out.err)
+	}
+	// The echo was queued when the process died: it is served by a restart.
+	out := <-echo
+	if out.err != nil {
+		t.Fatalf("queued echo: %v", out.err)
+	}
+	r := decodeEcho(t, out.res)
+	if r.PID == oldPID || r.PID != f.PIDs()[0] {
+		t.Errorf("queued echo served by pid %d, want the restarted process (old %d)", r.PID, oldPID)
+	}
+	if st := f.Stats(); st.Restarts != 1 || st.Crashed != 1 || st.Succeeded != 2 {
+		t.Errorf("stats = %+v, want 1 restart, 1 crashed, 2 succeeded", st)
+	}
+}
+
+func TestRestartThatFailsAtInitFailsQueued(t *testing.T) {
+	t.Parallel()
+	marker := filepath.Join(t.TempDir(), "exit-at-init")
+	f := startEcho(t, Config{Name: "brittle-fn", Env: []string{"ECHO_EXIT_AT_INIT_IF_FILE=" + marker}})
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, f, []byte(`{"mode":"crash"}`))
+	if !errors.Is(res.Error, ErrInstanceExited) {
+		t.Fatalf("crash: %v, want ErrInstanceExited", res.Error)
+	}
+	// The lazy restart exits during init: the invocation fails promptly
+	// instead of waiting for its 60 s deadline.
+	res = invoke(t, f, []byte(`{"mode":"echo"}`))
+	if !errors.Is(res.Error, ErrInstanceExited) || !strings.Contains(res.Error.Message, "exit status 4") {
+		t.Fatalf("invocation after a failed restart: %v, want ErrInstanceExited with exit status 4", res.Error)
+	}
+	if res.Duration > 10*time.Second || res.Instance != -1 {
+		t.Errorf("failed after %s on instance %d, want promptly and undispatched", res.Duration, res.Instance)
+	}
+	// Once the cause is gone the next invocation restarts successfully.
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	decodeEcho(t, invoke(t, f, []byte(`{"mode":"echo"}`)))
+	if st := f.Stats(); st.Restarts != 2 || st.Instances[0].Starts != 3 || st.Crashed != 2 {
+		t.Errorf("stats = %+v, want 2 restarts, 3 starts, 2 crashed", st)
+	}
+}
