@@ -2,8 +2,6 @@ package state
 
 import (
 	"cmp"
-	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -107,7 +105,7 @@ func Apply(m *Media, e *callback.Event) (*Media, bool, error) {
 	default:
 		cur := n.Other[e.Type]
 		if cur == nil || k.cmp(cur.key()) > 0 {
-			body, err := Canonical(e.Raw)
+			body, err := callback.Canonical(e.Raw)
 			if err != nil {
 				return m, false, apierr.Wrap(apierr.MalformedJSON, err, "state: body of %s event %s", e.Type, e.EventID)
 			}
@@ -335,21 +333,4 @@ func (d *Deletion) covers(s *Stream) bool {
 		return true
 	}
 	return d.AllStreams != nil && d.AllStreams.key().cmp(s.key()) > 0
-}
-
-// Canonical re-encodes a JSON value with object keys sorted, insignificant
-// white space removed and numbers kept as written, so that equal content
-// gives equal bytes.
-func Canonical(raw []byte) (json.RawMessage, error) {
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("canonical JSON: %w", err)
-	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("canonical JSON: %w", err)
-	}
-	return out, nil
 }

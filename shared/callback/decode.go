@@ -1,0 +1,136 @@
+package callback
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+
+	"mediastate/shared/apierr"
+)
+
+// MaxBodySize is the largest callback body, in bytes, that Decode and
+// Identity accept. Real callbacks are a few kilobytes.
+const MaxBodySize = 256 << 10
+
+// Decode decodes one callback body (an HTTP POST body, or an MNS message
+// body) sent by VOD, IMS or Live into an Event.
+//
+// The source is told by the shape of the body:
+//
+//   - an object with EventType and a MessageBody is an IMS event (see
+//     ims.go); the id is MessageBody.MediaId;
+//   - an object with EventType and no MessageBody is a VOD flat event (see
+//     vod.go); the id is the first present of MediaId, VideoId, ImageId,
+//     AttachedMediaId;
+//   - an object without EventType but with domain, app, stream or event is
+//     a Live recording callback (see live.go); the id is
+//     "domain/app/stream".
+//
+// Known event types (those FamilyOf knows, and Live callbacks) get their
+// typed payload and must carry an id and, for VOD and IMS, an EventTime.
+// Unknown VOD and IMS event types decode into FamilyUnknown with whatever
+// id, time, status, error and pass-through data they carry, and no
+// payload: they are never an error for being unknown. Fields that are
+// present are checked whatever the type: an unusable status, time, number
+// or id is an error for an unknown type too.
+//
+// Decoding is tolerant where the senders are inconsistent: numbers may
+// arrive as strings and the reverse, booleans as "true"/"false", statuses in
+// any case and several spellings (see normaliseStatus), times in several
+// layouts (see parseEventTime), JSON nested in strings once or twice, and
+// key names in any case. Unknown fields are ignored. Raw is a copy of body,
+// and EventID is Identity(body).
+//
+// Errors are *apierr.Error values with a stable code, naming the field,
+// the event type and what was expected:
+//
+//   - PayloadTooLarge: body is longer than MaxBodySize;
+//   - MalformedJSON: body is not JSON, not an object, or a field has the
+//     wrong JSON type;
+//   - MissingField: EventType is missing (and the body is no Live callback
+//     either), or a known type lacks its id, its EventTime, a Live
+//     domain/app/stream, a file event's uri or stop_time, a
+//     DeleteMediaComplete's DeleteType, or a MediaBaseChangeComplete's
+//     OperateMode;
+//   - InvalidField: a time, number, boolean, status or enumeration that
+//     cannot be parsed, or an event type that is not a safe name;
+//   - InvalidId: an id that fails ValidateID.
+//
+// All are client faults: the same body will never decode.
+func Decode(body []byte) (*Event, error) {
+	ev, err := decode(body)
+	if err != nil {
+		return nil, err
+	}
+	id, err := Identity(body)
+	if err != nil {
+		return nil, err
+	}
+	ev.EventID = id
+	ev.Raw = json.RawMessage(bytes.Clone(body))
+	return ev, nil
+}
+
+// decode dispatches body to the decoder of its source.
+func decode(body []byte) (*Event, error) {
+	if len(body) > MaxBodySize {
+		return nil, tooLarge(len(body))
+	}
+	if kindOf(body) != kindObject {
+		return nil, malformedBody(body, "a JSON object")
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, malformedBody(body, "a JSON object")
+	}
+	if !env.EventType.present() {
+		return decodeLive(body)
+	}
+	eventType, err := eventTypeOf(env.EventType)
+	if err != nil {
+		return nil, err
+	}
+	if kindOf(env.MessageBody) != kindAbsent {
+		return decodeIMS(eventType, &env)
+	}
+	return decodeVOD(eventType, &env)
+}
+
+// eventTypeOf checks the EventType field: a non-empty string that is a safe
+// name (see validateTypeName).
+func eventTypeOf(f flexString) (string, error) {
+	const field = "EventType"
+	switch {
+	case f.kind == kindNumber:
+		return "", malformedField("", field, "a string", "number "+shorten(f.s))
+	case f.got != "":
+		return "", malformedField("", field, "a string", f.got)
+	case f.s == "":
+		return "", apierr.Field(apierr.MissingField, "", field, "required, expected the event type, such as FileUploadComplete")
+	}
+	if e := validateTypeName(field, f.s); e != nil {
+		return "", e
+	}
+	return f.s, nil
+}
+
+// tooLarge returns the PayloadTooLarge error for a body of n bytes.
+func tooLarge(n int) error {
+	return apierr.Field(apierr.PayloadTooLarge, "", "body", "is %d bytes, expected at most %d (MaxBodySize)", n, MaxBodySize)
+}
+
+// malformedBody returns the MalformedJSON error for a body that is not
+// what was wanted, wrapping the syntax error when it is not JSON at all.
+func malformedBody(body []byte, want string) error {
+	if !json.Valid(body) {
+		err := json.Unmarshal(body, new(any))
+		e := apierr.Field(apierr.MalformedJSON, "", "body", "expected %s, got invalid JSON", want)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			e = apierr.Field(apierr.MalformedJSON, "", "body", "expected %s, got invalid JSON (syntax error at byte offset %d)", want, se.Offset)
+		}
+		e.Err = err
+		return e
+	}
+	return apierr.Field(apierr.MalformedJSON, "", "body", "expected %s, got %s", want, describe(body))
+}

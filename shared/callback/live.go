@@ -1,0 +1,134 @@
+package callback
+
+import (
+	"encoding/json"
+
+	"mediastate/shared/apierr"
+)
+
+// ApsaraVideo Live recording callbacks use lower-case keys and no
+// EventType. A recording file event has no "event" field:
+//
+//	{"domain": "demo.aliyundoc.com", "app": "liveApp****", "stream": "liveStream****",
+//	 "uri": "record/.../x.m3u8", "duration": 54.022,
+//	 "start_time": 1488985786, "stop_time": 1488985840, "push_args": "..."}
+//
+// and decodes to Type "file_created" with LiveFile set and Time = stop_time.
+// A status event names itself in "event":
+//
+//	{"domain": "demo.aliyundoc.com", "app": "liveApp****", "stream": "liveStream****",
+//	 "event": "record_started"}
+//
+// and decodes to Type = the event value (record_started, record_paused,
+// record_resumed, record_error, record_force_transcode_fail,
+// transformat_error, file_created, or any other value) with LiveStatus set.
+// Times are Unix seconds, as numbers or strings.
+
+// liveFileCreated is the type of a recording file event.
+const liveFileCreated = "file_created"
+
+// liveIDField is the IDField of Live events.
+const liveIDField = "domain/app/stream"
+
+// liveFields are the fields of a Live recording callback.
+type liveFields struct {
+	Domain      flexString `json:"domain"`
+	App         flexString `json:"app"`
+	Stream      flexString `json:"stream"`
+	Event       flexString `json:"event"`
+	URI         flexString `json:"uri"`
+	Duration    flexFloat  `json:"duration"`
+	StartTime   flexString `json:"start_time"`
+	StopTime    flexString `json:"stop_time"`
+	PushArgs    flexString `json:"push_args"`
+	Description flexString `json:"description"`
+}
+
+// isLive reports whether l has any field of a Live recording callback.
+func (l *liveFields) isLive() bool {
+	return l.Domain.present() || l.App.present() || l.Stream.present() ||
+		l.Event.present() || l.URI.present()
+}
+
+// decodeLive converts a Live recording callback. It returns a MissingField
+// error about EventType when body is no Live callback either.
+func decodeLive(body []byte) (*Event, error) {
+	var l liveFields
+	if err := json.Unmarshal(body, &l); err != nil {
+		return nil, malformedBody(body, "a JSON object")
+	}
+	if !l.isLive() {
+		return nil, apierr.Field(apierr.MissingField, "", "EventType",
+			"required: the body is neither a VOD or IMS event (no EventType) nor a Live recording callback (no domain, app, stream, event or uri)")
+	}
+	c := &converter{}
+	typ := liveFileCreated
+	if l.Event.present() {
+		typ = c.str("event", l.Event)
+		if l.Event.kind == kindNumber {
+			c.malformed("event", "a string", "number "+shorten(l.Event.s))
+		}
+		if c.err == nil {
+			if e := validateTypeName("event", typ); e != nil {
+				c.fail(e)
+			}
+		}
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	c.eventType = typ
+	ev := &Event{Source: SourceLive, Type: typ, Family: FamilyLive, IDField: liveIDField}
+	domain := c.liveName("domain", l.Domain)
+	app := c.liveName("app", l.App)
+	stream := c.liveName("stream", l.Stream)
+	ev.ID = domain + "/" + app + "/" + stream
+
+	if l.Event.present() {
+		ev.LiveStatus = &LiveRecordStatus{
+			Domain:      domain,
+			App:         app,
+			Stream:      stream,
+			Event:       typ,
+			Description: c.str("description", l.Description),
+		}
+		// Status events carry no time as documented; use one if present.
+		ev.Time = c.unixTime("stop_time", l.StopTime, false)
+		if start := c.unixTime("start_time", l.StartTime, false); ev.Time.IsZero() {
+			ev.Time = start
+		}
+	} else {
+		uri := c.str("uri", l.URI)
+		if uri == "" {
+			c.missing("uri", "the path of the recorded file")
+		}
+		f := &LiveRecordFile{
+			Domain:    domain,
+			App:       app,
+			Stream:    stream,
+			URI:       uri,
+			Duration:  c.float("duration", l.Duration),
+			StartTime: c.unixTime("start_time", l.StartTime, false),
+			StopTime:  c.unixTime("stop_time", l.StopTime, true),
+			PushArgs:  c.str("push_args", l.PushArgs),
+		}
+		ev.LiveFile = f
+		ev.Time = f.StopTime
+	}
+	if err := c.result(); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// liveName returns domain, app or stream, which must be present and pass
+// ValidateID (a domain may contain '.', but not "..").
+func (c *converter) liveName(field string, f flexString) string {
+	s := c.str(field, f)
+	if s == "" {
+		c.missing(field, "a non-empty string")
+		return ""
+	}
+	c.id(field, s)
+	return s
+}
