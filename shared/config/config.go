@@ -59,9 +59,16 @@ type Config struct {
 // Getenv is the lookup Load uses; os.Getenv by default.
 type Getenv func(string) string
 
-// Load reads and validates the configuration. All problems are reported
-// together, each naming its variable.
-func Load(getenv Getenv) (*Config, error) {
+// Load reads and validates the configuration of a function with an HTTP
+// trigger. All problems are reported together, each naming its variable.
+func Load(getenv Getenv) (*Config, error) { return load(getenv, true) }
+
+// LoadStorage reads and validates the configuration of a function without
+// an HTTP trigger (e.g. the timer-triggered sweep): callback keys are not
+// required.
+func LoadStorage(getenv Getenv) (*Config, error) { return load(getenv, false) }
+
+func load(getenv Getenv, http bool) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -132,7 +139,7 @@ func Load(getenv Getenv) (*Config, error) {
 		}
 		c.Verifiers = append(c.Verifiers, &signature.Verifier{Scheme: s.scheme, CallbackURL: u, Keys: keys, MaxSkew: c.MaxSkew})
 	}
-	if !c.AuthOff && len(c.Verifiers) == 0 && len(errs) == 0 {
+	if http && !c.AuthOff && len(c.Verifiers) == 0 && len(errs) == 0 {
 		errs = append(errs, errors.New("CALLBACK_AUTH: no callback key is configured (VOD_CALLBACK_KEYS, IMS_CALLBACK_KEYS or LIVE_CALLBACK_KEYS): refusing to accept unsigned HTTP callbacks; set CALLBACK_AUTH=off to run without verification"))
 	}
 	c.AnswerBudget = map[string]time.Duration{

@@ -59,3 +59,12 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadStorageNeedsNoKeys(t *testing.T) {
+	if _, err := LoadStorage(env(base...)); err != nil {
+		t.Fatalf("LoadStorage: %v", err)
+	}
+	if _, err := LoadStorage(env()); err == nil {
+		t.Fatal("LoadStorage accepted a missing bucket")
+	}
+}

@@ -1,0 +1,11 @@
+// Command media is the FC function for the media management events:
+// CreateAuditComplete, RegisterMediaComplete, DeleteMediaComplete and
+// MediaBaseChangeComplete.
+package main
+
+import (
+	"mediastate/shared/callback"
+	"mediastate/shared/fcapp"
+)
+
+func main() { fcapp.Main(fcapp.MediaSpec("media", callback.FamilyMedia)) }

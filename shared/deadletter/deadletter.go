@@ -1,0 +1,169 @@
+// Package deadletter keeps what could not be processed, so that nothing is
+// lost: the raw bytes of the delivery, its headers without secrets, the
+// reason, the function and the time, as one JSON object in OSS:
+//
+//	<prefix>deadletter/<function>/<sha256(function|kind|body) hex, 32 digits>.json
+//
+// The key is a hash of the content, written create-only, so the same bad
+// delivery retried by its sender (VOD tries three times) is kept once.
+// Letters are replayed after the cause is fixed; see Replay.
+package deadletter
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/ossx"
+	"mediastate/shared/redact"
+	"mediastate/shared/retry"
+	"mediastate/shared/trigger"
+)
+
+// Letter is one dead-lettered delivery.
+type Letter struct {
+	// Version is the letter layout version, 1.
+	Version int `json:"version"`
+	// Function is the function that received the delivery.
+	Function string `json:"function"`
+	// ReceivedAt is when the function gave up on it.
+	ReceivedAt time.Time `json:"receivedAt"`
+	// Code and Reason say why (an apierr code and message).
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+	// Trigger is the envelope kind ("http", "eventbridge-mns", ...), or
+	// "invocation" when the invocation payload as a whole was unusable.
+	Trigger string `json:"trigger"`
+	// DeliveryID and RequestID identify the delivery and the invocation.
+	DeliveryID string `json:"deliveryId,omitempty"`
+	RequestID  string `json:"requestId,omitempty"`
+	// Verified is true when the delivery needed no signature (MNS) or its
+	// signature verified; replay skips verification only for those.
+	Verified bool `json:"verified"`
+	// Headers are the HTTP request headers with secrets redacted.
+	Headers http.Header `json:"headers,omitempty"`
+	// Method, Path and Query describe the HTTP request.
+	Method string              `json:"method,omitempty"`
+	Path   string              `json:"path,omitempty"`
+	Query  map[string][]string `json:"query,omitempty"`
+	// Body is the raw delivery, exactly as received (base64 in JSON).
+	Body []byte `json:"body"`
+	// BodyText repeats Body for people when it is valid UTF-8.
+	BodyText string `json:"bodyText,omitempty"`
+}
+
+// Store writes, lists and removes letters. It is safe for concurrent use.
+type Store struct {
+	b        *ossx.Bucket
+	prefix   string
+	function string
+	now      func() time.Time
+}
+
+// New returns the dead-letter store of one function. prefix is the
+// project's key prefix (ending in "/" or empty).
+func New(b *ossx.Bucket, prefix, function string) *Store {
+	return &Store{b: b, prefix: prefix, function: function, now: time.Now}
+}
+
+// Prefix returns the key prefix of this function's letters.
+func (s *Store) Prefix() string { return s.prefix + "deadletter/" + s.function + "/" }
+
+// Key returns the key a delivery's letter is stored under.
+func (s *Store) Key(kind string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(s.function + "|" + kind + "|"))
+	h.Write(body)
+	return s.Prefix() + hex.EncodeToString(h.Sum(nil))[:32] + ".json"
+}
+
+// Put keeps d with the reason err. It returns the letter's key. A letter
+// for the same delivery already kept is not an error. Errors are transient:
+// the caller must then have the delivery retried, never drop it.
+func (s *Store) Put(ctx context.Context, d *trigger.Delivery, requestID string, verified bool, reason error) (string, error) {
+	kind := "invocation"
+	if d.Kind != "" {
+		kind = string(d.Kind)
+	}
+	l := Letter{Version: 1, Function: s.function, ReceivedAt: s.now().UTC(), Code: string(apierr.CodeOf(reason)),
+		Reason: reason.Error(), Trigger: kind, DeliveryID: d.DeliveryID, RequestID: requestID, Verified: verified,
+		Headers: redact.Headers(d.Headers), Body: d.Body}
+	if d.HTTP != nil {
+		l.Method, l.Path, l.Query = d.HTTP.Method, d.HTTP.RawPath, d.HTTP.Query
+	}
+	if utf8.Valid(d.Body) {
+		l.BodyText = string(d.Body)
+	}
+	doc, err := json.Marshal(l)
+	if err != nil {
+		return "", apierr.Transient(apierr.Internal, err, "marshal dead letter")
+	}
+	key := s.Key(kind, d.Body)
+	err = retry.Do(ctx, retry.Default, func(int) (bool, error) {
+		err := s.b.PutObject(ctx, key, doc, ossx.PutOptions{ForbidOverwrite: true,
+			Meta: map[string]string{"code": l.Code, "function": s.function}})
+		if err == nil || errors.Is(err, ossx.ErrExists) {
+			return false, nil
+		}
+		return !apierr.IsPermanent(err), err
+	})
+	if err != nil {
+		return "", apierr.Transient(apierr.StorageUnavailable, err, "write dead letter %s", key)
+	}
+	return key, nil
+}
+
+// Get reads one letter.
+func (s *Store) Get(ctx context.Context, key string) (*Letter, error) {
+	body, _, err := s.b.GetObject(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read dead letter: %w", err)
+	}
+	var l Letter
+	if err := json.Unmarshal(body, &l); err != nil {
+		return nil, fmt.Errorf("dead letter %s is not a letter: %w", key, err)
+	}
+	return &l, nil
+}
+
+// Each calls fn with the key of every letter of this function.
+func (s *Store) Each(ctx context.Context, fn func(key string) error) error {
+	token := ""
+	for {
+		page, err := s.b.List(ctx, ossx.ListOptions{Prefix: s.Prefix(), ContinuationToken: token})
+		if err != nil {
+			return fmt.Errorf("list dead letters: %w", err)
+		}
+		for _, o := range page.Objects {
+			if strings.HasSuffix(o.Key, ".json") {
+				if err := fn(o.Key); err != nil {
+					return err
+				}
+			}
+		}
+		if page.NextToken == "" {
+			return nil
+		}
+		token = page.NextToken
+	}
+}
+
+// Delete removes a letter.
+func (s *Store) Delete(ctx context.Context, key string) error { return s.b.Delete(ctx, key) }
+
+// Delivery rebuilds the delivery a letter holds.
+func (l *Letter) Delivery() *trigger.Delivery {
+	d := &trigger.Delivery{Kind: trigger.Kind(l.Trigger), Body: l.Body, Headers: l.Headers, DeliveryID: l.DeliveryID}
+	if l.Method != "" || l.Path != "" {
+		d.HTTP = &trigger.HTTPRequest{Method: l.Method, RawPath: l.Path, Path: l.Path, Query: l.Query}
+	}
+	return d
+}

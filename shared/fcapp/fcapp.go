@@ -1,0 +1,215 @@
+// Package fcapp wires the shared parts into a Function Compute function:
+// configuration from the environment, the OSS bucket with role
+// credentials, the state store, the dead-letter store, the pipeline, and
+// fc.Start. Each function's main.go is a call to Main with its Spec.
+package fcapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fc"
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/callback"
+	"mediastate/shared/config"
+	"mediastate/shared/deadletter"
+	"mediastate/shared/ossx"
+	"mediastate/shared/pipeline"
+	"mediastate/shared/signature"
+)
+
+// Env is what a Spec's constructors get to build their parts from.
+type Env struct {
+	Name   string
+	Config *config.Config
+	Bucket *ossx.Bucket
+	Logger *slog.Logger
+}
+
+// Spec describes one function.
+type Spec struct {
+	// Name is the function's name, used in logs and dead-letter keys.
+	Name string
+	// Families are the event families the function is meant for.
+	Families []callback.Family
+	// NewApplier builds the state applier.
+	NewApplier func(env *Env) (pipeline.Applier, error)
+	// Core, when set, replaces the default core handler
+	// (pipeline.Apply(applier, Families...)); it receives the applier.
+	Core func(env *Env, a pipeline.Applier) pipeline.Handler
+}
+
+// App is a configured function.
+type App struct {
+	spec    Spec
+	env     *Env
+	creds   *ossx.Credentials
+	invoker *pipeline.Invoker
+	dl      *deadletter.Store
+
+	mu    sync.Mutex
+	ready bool
+	fatal error
+}
+
+// Main configures the function from the environment and hands it to
+// fc.Start. A configuration error is logged and ends the process, so the
+// function fails visibly at its first invocation.
+func Main(spec Spec) {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	app, err := New(spec, os.Getenv, logger)
+	if err != nil {
+		logger.Error("start-up failed", "function", spec.Name, "code", string(apierr.CodeOf(err)), "error", err.Error())
+		os.Exit(1)
+	}
+	fc.Start(app.Handle)
+}
+
+// New builds the function. getenv reads the configuration.
+func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	creds := ossx.NewCredentials(ossx.Key{
+		AccessKeyID: getenv("OSS_ACCESS_KEY_ID"), AccessKeySecret: getenv("OSS_ACCESS_KEY_SECRET"), SecurityToken: getenv("OSS_SESSION_TOKEN"),
+	})
+	b, err := ossx.New(ossx.Config{Endpoint: cfg.Endpoint, Bucket: cfg.Bucket, Region: cfg.Region, Credentials: creds})
+	if err != nil {
+		return nil, err
+	}
+	env := &Env{Name: spec.Name, Config: cfg, Bucket: b, Logger: logger}
+	applier, err := spec.NewApplier(env)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	set, err := signature.NewSet(cfg.Verifiers...)
+	if err != nil {
+		return nil, err
+	}
+	core := pipeline.Apply(applier, spec.Families...)
+	if spec.Core != nil {
+		core = spec.Core(env, applier)
+	}
+	dl := deadletter.New(b, cfg.Prefix, spec.Name)
+	outer := []pipeline.Middleware{pipeline.Log(logger, spec.Name, RequestID), pipeline.Recover(), pipeline.DeadLetter(dl, RequestID)}
+	inner := []pipeline.Middleware{pipeline.Budget(cfg.AnswerBudget), pipeline.Verify(set, cfg.AuthOff)}
+	app := &App{spec: spec, env: env, creds: creds, invoker: pipeline.NewInvoker(core, outer, inner), dl: dl}
+
+	schemes := []string{}
+	for _, v := range cfg.Verifiers {
+		schemes = append(schemes, v.Scheme.Name)
+	}
+	logger.Info("cold start", "function", spec.Name, "endpoint", cfg.Endpoint, "bucket", cfg.Bucket, "prefix", cfg.Prefix,
+		"signatureSchemes", strings.Join(schemes, ","), "secretsSet", strings.Join(cfg.SecretsLoaded, ","))
+	if cfg.AuthOff {
+		logger.Warn("CALLBACK_AUTH=off: HTTP callbacks are accepted WITHOUT signature verification; anyone who can reach the HTTP trigger can write state",
+			"function", spec.Name)
+	}
+	if creds.Valid() {
+		// Run outside FC with static credentials: check the bucket now.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := app.checkReady(ctx); err != nil && apierr.IsPermanent(err) {
+			return nil, err
+		}
+	}
+	return app, nil
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the FC request id of the invocation ctx belongs to.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// Handle is the fc.Start handler: it takes the invocation's role
+// credentials, checks the bucket once, and runs the pipeline (or a control
+// action, see Control).
+func (a *App) Handle(ctx context.Context, payload []byte) (any, error) {
+	if lc, ok := fccontext.FromContext(ctx); ok {
+		a.creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
+			SecurityToken: lc.Credentials.SecurityToken})
+		ctx = context.WithValue(ctx, requestIDKey{}, lc.RequestID)
+	}
+	if err := a.checkReady(ctx); err != nil {
+		a.env.Logger.Error("not ready", "function", a.spec.Name, "requestId", RequestID(ctx), "code", string(apierr.CodeOf(err)), "error", err.Error())
+		return nil, err
+	}
+	if c, ok := parseControl(payload); ok {
+		return a.control(ctx, c)
+	}
+	return a.invoker.Invoke(ctx, payload)
+}
+
+// checkReady refuses a versioned bucket, once per process. A permanent
+// verdict is kept; a transient failure is tried again next time.
+func (a *App) checkReady(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ready {
+		return nil
+	}
+	if a.fatal != nil {
+		return a.fatal
+	}
+	if !a.creds.Valid() {
+		return apierr.New(apierr.InvalidConfig, "no OSS credentials: none in the invocation (function role) nor in OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET")
+	}
+	err := a.env.Bucket.CheckUnversioned(ctx)
+	switch {
+	case err == nil:
+		a.ready = true
+	case apierr.IsPermanent(err):
+		a.fatal = err
+	}
+	return err
+}
+
+// Invoker returns the function's pipeline.
+func (a *App) Invoker() *pipeline.Invoker { return a.invoker }
+
+// Control is an operator action sent as the invocation payload:
+//
+//	{"mediastate": {"action": "replay-dead-letters", "includeUnverified": false, "limit": 0, "dryRun": false}}
+type Control struct {
+	Action            string `json:"action"`
+	IncludeUnverified bool   `json:"includeUnverified"`
+	Limit             int    `json:"limit"`
+	DryRun            bool   `json:"dryRun"`
+}
+
+func parseControl(payload []byte) (Control, bool) {
+	var env struct {
+		Mediastate *Control `json:"mediastate"`
+	}
+	if len(payload) == 0 || payload[0] != '{' || !strings.Contains(string(payload[:min(len(payload), 64)]), `"mediastate"`) {
+		return Control{}, false
+	}
+	if err := json.Unmarshal(payload, &env); err != nil || env.Mediastate == nil {
+		return Control{}, false
+	}
+	return *env.Mediastate, true
+}
+
+func (a *App) control(ctx context.Context, c Control) (any, error) {
+	switch c.Action {
+	case "replay-dead-letters":
+		rep, err := pipeline.Replay(ctx, a.invoker, a.dl, pipeline.ReplayOptions{IncludeUnverified: c.IncludeUnverified, Limit: c.Limit, DryRun: c.DryRun})
+		a.env.Logger.Info("replay", "function", a.spec.Name, "requestId", RequestID(ctx), "seen", rep.Seen, "replayed", rep.Replayed,
+			"kept", rep.Kept, "skipped", rep.Skipped)
+		return rep, err
+	}
+	return nil, errors.New(`unknown control action: want {"mediastate":{"action":"replay-dead-letters"}}`)
+}

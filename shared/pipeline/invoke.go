@@ -1,0 +1,156 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/trigger"
+)
+
+// Invoker runs the pipeline over invocation payloads.
+type Invoker struct {
+	handle Handler
+	reject Handler
+}
+
+type itemErrKey struct{}
+
+// NewInvoker builds the pipeline: outer middlewares (logging, panic
+// recovery, dead-lettering) apply to every delivery, including messages
+// that could not even be unwrapped; inner ones (answer budget, signature
+// verification) only to deliveries that reach core.
+func NewInvoker(core Handler, outer, inner []Middleware) *Invoker {
+	reject := func(ctx context.Context, d *trigger.Delivery) *Result {
+		err, _ := ctx.Value(itemErrKey{}).(error)
+		if err == nil {
+			err = apierr.New(apierr.UnsupportedEnvelope, "unusable delivery")
+		}
+		return Fail(err, nil)
+	}
+	return &Invoker{
+		handle: Chain(core, append(append([]Middleware{}, outer...), inner...)...),
+		reject: Chain(reject, outer...),
+	}
+}
+
+// Handle runs one delivery through the pipeline.
+func (iv *Invoker) Handle(ctx context.Context, d *trigger.Delivery) *Result { return iv.handle(ctx, d) }
+
+// Reject runs a delivery that failed before decoding (err) through the
+// outer middlewares, so it is logged and dead-lettered.
+func (iv *Invoker) Reject(ctx context.Context, d *trigger.Delivery, err error) *Result {
+	return iv.reject(context.WithValue(ctx, itemErrKey{}, err), d)
+}
+
+// ItemSummary is one delivery's line in a batch answer.
+type ItemSummary struct {
+	Index      int     `json:"index"`
+	DeliveryID string  `json:"deliveryId,omitempty"`
+	Outcome    Outcome `json:"outcome"`
+	EventType  string  `json:"eventType,omitempty"`
+	ID         string  `json:"id,omitempty"`
+	EventID    string  `json:"eventId,omitempty"`
+	Version    uint64  `json:"version,omitempty"`
+	Code       string  `json:"code,omitempty"`
+	Message    string  `json:"message,omitempty"`
+}
+
+// Summary answers a non-HTTP invocation.
+type Summary struct {
+	Trigger string        `json:"trigger"`
+	Results []ItemSummary `json:"results"`
+}
+
+func summarize(d *trigger.Delivery, r *Result) ItemSummary {
+	s := ItemSummary{Index: d.Index, DeliveryID: d.DeliveryID, Outcome: r.Outcome, Version: r.Store.Version}
+	if e := r.Event; e != nil {
+		s.EventType, s.ID, s.EventID = e.Type, e.ID, e.EventID
+	}
+	if r.Err != nil {
+		s.Code = string(apierr.CodeOf(r.Err))
+		s.Message = apierr.MessageOf(r.Err)
+	}
+	return s
+}
+
+// Invoke processes one invocation payload. For an HTTP trigger it returns
+// the trigger.HTTPResponse to answer with (200 when applied or already
+// applied, 4xx with a JSON error after the delivery was dead-lettered, 503
+// when it must be retried) and never an error. For other triggers each
+// message is handled on its own and a Summary is returned; the error is
+// non-nil only when some message must be retried, so that the sender (MNS
+// through EventBridge) delivers the batch again. Messages already applied
+// are then recognised as duplicates.
+func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
+	batch, err := trigger.Unwrap(payload)
+	if err != nil {
+		d := &trigger.Delivery{Body: payload}
+		r := iv.Reject(ctx, d, err)
+		sum := Summary{Trigger: "invocation", Results: []ItemSummary{summarize(d, r)}}
+		if r.Outcome == Retry {
+			return sum, fmt.Errorf("invocation payload could not be kept after %v: %w", err, r.Err)
+		}
+		return sum, nil
+	}
+	if batch.Kind == trigger.KindHTTP {
+		it := batch.Items[0]
+		var r *Result
+		if it.Err != nil {
+			r = iv.Reject(ctx, it.Delivery, it.Err)
+		} else {
+			r = iv.Handle(ctx, it.Delivery)
+		}
+		return httpAnswer(ctx, r), nil
+	}
+	sum := Summary{Trigger: string(batch.Kind)}
+	var retry []string
+	for _, it := range batch.Items {
+		var r *Result
+		if it.Err != nil {
+			r = iv.Reject(ctx, it.Delivery, it.Err)
+		} else {
+			r = iv.Handle(ctx, it.Delivery)
+		}
+		s := summarize(it.Delivery, r)
+		sum.Results = append(sum.Results, s)
+		if r.Outcome == Retry {
+			retry = append(retry, fmt.Sprintf("#%d %s", s.Index, s.Code))
+		}
+	}
+	if len(retry) > 0 {
+		return sum, apierr.Transient(apierr.StorageUnavailable, nil, "%d of %d messages must be retried (%s); the others were handled",
+			len(retry), len(batch.Items), strings.Join(retry, ", "))
+	}
+	return sum, nil
+}
+
+type httpBody struct {
+	Outcome   Outcome `json:"outcome"`
+	EventType string  `json:"eventType,omitempty"`
+	ID        string  `json:"id,omitempty"`
+	EventID   string  `json:"eventId,omitempty"`
+	Version   uint64  `json:"version,omitempty"`
+	Code      string  `json:"code,omitempty"`
+	Message   string  `json:"message,omitempty"`
+}
+
+func httpAnswer(_ context.Context, r *Result) trigger.HTTPResponse {
+	b := httpBody{Outcome: r.Outcome, Version: r.Store.Version}
+	if e := r.Event; e != nil {
+		b.EventType, b.ID, b.EventID = e.Type, e.ID, e.EventID
+	}
+	if r.Err != nil {
+		b.Code = string(apierr.CodeOf(r.Err))
+		b.Message = apierr.MessageOf(r.Err)
+	}
+	resp := trigger.JSONResponse(r.StatusCode(), b)
+	if r.Outcome == Retry {
+		if resp.Headers == nil {
+			resp.Headers = map[string]string{}
+		}
+		resp.Headers["Retry-After"] = "1"
+	}
+	return resp
+}

@@ -1,0 +1,133 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/deadletter"
+	"mediastate/shared/trigger"
+)
+
+// ReplayOptions configure Replay.
+type ReplayOptions struct {
+	// IncludeUnverified also replays letters whose HTTP signature did not
+	// verify (or was absent), skipping verification. Only for letters an
+	// operator has checked by hand: otherwise a forged callback would be
+	// applied.
+	IncludeUnverified bool
+	// Limit stops after this many letters; 0 means all.
+	Limit int
+	// DryRun reports what would be replayed without doing it.
+	DryRun bool
+}
+
+// ReplayReport says what Replay did, letter by letter.
+type ReplayReport struct {
+	Seen     int              `json:"seen"`
+	Replayed int              `json:"replayed"`
+	Kept     int              `json:"kept"`
+	Skipped  int              `json:"skipped"`
+	Letters  []ReplayedLetter `json:"letters"`
+}
+
+// ReplayedLetter is one letter's fate.
+type ReplayedLetter struct {
+	Key     string  `json:"key"`
+	Outcome Outcome `json:"outcome,omitempty"`
+	Action  string  `json:"action"` // replayed (and deleted), kept, skipped, would-replay
+	Code    string  `json:"code,omitempty"`
+	Message string  `json:"message,omitempty"`
+}
+
+// Replay runs the dead letters of one function through the pipeline again,
+// after the cause was fixed. A letter whose delivery is now applied (or
+// found already applied) is deleted; one that still fails permanently is
+// kept as it is; a transient failure stops the replay with an error, and
+// the letters not yet replayed stay. Replaying is idempotent: events carry
+// content ids, so an event applied twice changes nothing.
+func Replay(ctx context.Context, iv *Invoker, dl *deadletter.Store, o ReplayOptions) (ReplayReport, error) {
+	var rep ReplayReport
+	errStop := fmt.Errorf("limit reached")
+	err := dl.Each(ctx, func(key string) error {
+		if o.Limit > 0 && rep.Seen >= o.Limit {
+			return errStop
+		}
+		rep.Seen++
+		l, err := dl.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		if !l.Verified && !o.IncludeUnverified {
+			rep.Skipped++
+			rep.Letters = append(rep.Letters, ReplayedLetter{Key: key, Action: "skipped", Code: l.Code,
+				Message: "signature was not verified; replay with includeUnverified after checking it"})
+			return nil
+		}
+		if o.DryRun {
+			rep.Letters = append(rep.Letters, ReplayedLetter{Key: key, Action: "would-replay", Code: l.Code})
+			return nil
+		}
+		rctx := Verified(ctx)
+		results, err := replayOne(rctx, iv, l)
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			if r.Outcome == Retry {
+				return fmt.Errorf("replay of %s must be retried: %w", key, r.Err)
+			}
+		}
+		done := true
+		var last *Result
+		for _, r := range results {
+			last = r
+			if r.Outcome == DeadLettered {
+				done = false
+			}
+		}
+		rl := ReplayedLetter{Key: key, Outcome: last.Outcome}
+		if !done {
+			rep.Kept++
+			rl.Action = "kept"
+			for _, r := range results {
+				if r.Err != nil {
+					rl.Code, rl.Message = string(apierr.CodeOf(r.Err)), apierr.MessageOf(r.Err)
+				}
+			}
+		} else {
+			if err := dl.Delete(ctx, key); err != nil {
+				return err
+			}
+			rep.Replayed++
+			rl.Action = "replayed"
+		}
+		rep.Letters = append(rep.Letters, rl)
+		return nil
+	})
+	if err == errStop {
+		err = nil
+	}
+	return rep, err
+}
+
+// replayOne re-runs a letter: a single delivery, or a whole invocation
+// payload when the letter holds one.
+func replayOne(ctx context.Context, iv *Invoker, l *deadletter.Letter) ([]*Result, error) {
+	if l.Trigger != "invocation" {
+		return []*Result{iv.Handle(ctx, l.Delivery())}, nil
+	}
+	batch, err := trigger.Unwrap(l.Body)
+	if err != nil {
+		return []*Result{Fail(err, nil)}, nil
+	}
+	var out []*Result
+	for _, it := range batch.Items {
+		if it.Err != nil {
+			out = append(out, iv.Reject(ctx, it.Delivery, it.Err))
+			continue
+		}
+		out = append(out, iv.Handle(ctx, it.Delivery))
+	}
+	return out, nil
+}
