@@ -54,8 +54,13 @@ type Letter struct {
 	Method string              `json:"method,omitempty"`
 	Path   string              `json:"path,omitempty"`
 	Query  map[string][]string `json:"query,omitempty"`
-	// Body is the raw delivery, exactly as received (base64 in JSON).
+	// Body is the raw delivery, exactly as received (base64 in JSON),
+	// except when EnvelopeRedacted is set.
 	Body []byte `json:"body"`
+	// EnvelopeRedacted is true when Body is an FC HTTP trigger envelope
+	// (a delivery that could not even be unwrapped) whose secret headers
+	// were replaced: the envelope is then re-encoded, not byte-exact.
+	EnvelopeRedacted bool `json:"envelopeRedacted,omitempty"`
 	// BodyText repeats Body for people when it is valid UTF-8.
 	BodyText string `json:"bodyText,omitempty"`
 }
@@ -99,8 +104,11 @@ func (s *Store) Put(ctx context.Context, d *trigger.Delivery, requestID string, 
 	if d.HTTP != nil {
 		l.Method, l.Path, l.Query = d.HTTP.Method, d.HTTP.RawPath, d.HTTP.Query
 	}
-	if utf8.Valid(d.Body) {
-		l.BodyText = string(d.Body)
+	if b, ok := redactEnvelope(d.Body); ok {
+		l.Body, l.EnvelopeRedacted = b, true
+	}
+	if utf8.Valid(l.Body) {
+		l.BodyText = string(l.Body)
 	}
 	doc, err := json.Marshal(l)
 	if err != nil {
@@ -166,4 +174,37 @@ func (l *Letter) Delivery() *trigger.Delivery {
 		d.HTTP = &trigger.HTTPRequest{Method: l.Method, RawPath: l.Path, Path: l.Path, Query: l.Query}
 	}
 	return d
+}
+
+// redactEnvelope replaces secret header values inside an FC HTTP trigger
+// envelope (a JSON object with headers and requestContext). ok is false,
+// and body untouched, for anything else or when nothing was secret.
+func redactEnvelope(body []byte) ([]byte, bool) {
+	if len(body) == 0 || body[0] != '{' {
+		return nil, false
+	}
+	var env map[string]json.RawMessage
+	if json.Unmarshal(body, &env) != nil || env["headers"] == nil || env["requestContext"] == nil {
+		return nil, false
+	}
+	var headers map[string]json.RawMessage
+	if json.Unmarshal(env["headers"], &headers) != nil {
+		return nil, false
+	}
+	changed := false
+	for k := range headers {
+		if redact.Secret(k) {
+			headers[k] = json.RawMessage(`"` + redact.Redacted + `"`)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil, false
+	}
+	env["headers"], _ = json.Marshal(headers)
+	out, err := json.Marshal(env)
+	if err != nil {
+		return nil, false
+	}
+	return out, true
 }
