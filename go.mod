@@ -8,6 +8,8 @@ require (
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 )
 
+require gopkg.in/yaml.v3 v3.0.1 // indirect
+
 require (
 	github.com/aliyun/fc-runtime-go-sdk v0.3.1
 	golang.org/x/text v0.14.0 // indirect

@@ -1,0 +1,68 @@
+// Command local runs the whole system on this machine: the disk-backed OSS
+// test server (or the OSS bucket named by OSS_ENDPOINT and OSS_BUCKET),
+// every function as its real binary behind the FC runtime-API emulator, and
+// an HTTP front door. See package localstack.
+//
+//	go run ./test/cmd/local [-addr 127.0.0.1:8080] [-oss-addr 127.0.0.1:9000] [-data .localstack] [-auth-off]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"mediastate/test/localstack"
+)
+
+func main() {
+	addr := flag.String("addr", envOr("MEDIASTATE_ADDR", "127.0.0.1:8080"), "front door listen address (env MEDIASTATE_ADDR)")
+	ossAddr := flag.String("oss-addr", envOr("MEDIASTATE_OSS_ADDR", "127.0.0.1:9000"), "embedded OSS server address (env MEDIASTATE_OSS_ADDR)")
+	data := flag.String("data", envOr("MEDIASTATE_DATA", ".localstack"), "directory of the embedded OSS server's files (env MEDIASTATE_DATA)")
+	authOff := flag.Bool("auth-off", false, "accept unsigned HTTP callbacks (CALLBACK_AUTH=off)")
+	quiet := flag.Bool("quiet", false, "do not print the functions' log lines")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root, err := localstack.FindRoot(".")
+	if err != nil {
+		fail(err)
+	}
+	var logw io.Writer = os.Stderr
+	if *quiet {
+		logw = io.Discard
+	}
+	dir := *data
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(root, dir)
+	}
+	fmt.Fprintln(os.Stderr, "building and starting the functions...")
+	s, err := localstack.Start(ctx, localstack.Options{Root: root, Addr: *addr, OSSAddr: *ossAddr, DataDir: dir,
+		ExternalOSS: localstack.ExternalFromEnv(), AuthOff: *authOff, Log: logw})
+	if err != nil {
+		fail(err)
+	}
+	fmt.Print(s.Banner())
+	fmt.Printf("\nlistening on %s; Ctrl-C stops.\n", s.URL)
+	<-ctx.Done()
+	if err := s.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "close:", err)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "local:", err)
+	os.Exit(1)
+}

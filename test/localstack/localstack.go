@@ -1,0 +1,466 @@
+// Package localstack runs the whole system on loopback: the disk-backed
+// OSS-protocol server (or a real OSS bucket), every function under
+// functions/ as its real binary behind the FC runtime-API emulator, and an
+// HTTP front door:
+//
+//	POST /<function>          acts as the function's FC 3.0 HTTP trigger
+//	POST /<function>/invoke   invokes it with the request body as the raw
+//	                          event (like FC InvokeFunction: MNS/EventBridge shapes)
+//	GET  /-/state/media/<id>  the current state of a media asset
+//	GET  /                    what listens where
+//
+// It is what the README's run command starts, and what the end-to-end
+// tests drive.
+package localstack
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"mediastate/shared/media"
+	"mediastate/shared/ossx"
+	"mediastate/shared/statestore"
+	"mediastate/test/fcemu"
+	"mediastate/test/ossserver"
+)
+
+// Local credentials and keys. They protect nothing: the stack listens on
+// loopback only.
+const (
+	LocalAccessKeyID     = "LTAIlocalstack0001"
+	LocalAccessKeySecret = "localstack-secret"
+	LocalBucket          = "mediastate-local"
+	LocalVODKey          = "local-vod-key"
+	LocalIMSKey          = "local-ims-key"
+	LocalLiveKey         = "local-live-key"
+)
+
+// Options configure a Stack.
+type Options struct {
+	// Root is the repository root (holding go.mod); found from the working
+	// directory when empty.
+	Root string
+	// Addr is the front door's listen address; default 127.0.0.1:8080.
+	Addr string
+	// OSSAddr is the embedded OSS server's address; default 127.0.0.1:9000.
+	OSSAddr string
+	// DataDir holds the embedded OSS server's files; empty means memory.
+	DataDir string
+	// ExternalOSS, when its Endpoint and Bucket are set, is used instead of
+	// the embedded server (credentials from its Key).
+	ExternalOSS *External
+	// Functions limits the functions started; default every directory
+	// under functions/.
+	Functions []string
+	// Env is extra environment for every function, "KEY=value".
+	Env []string
+	// AuthOff starts the functions with CALLBACK_AUTH=off.
+	AuthOff bool
+	// Instances per function; default 1.
+	Instances int
+	// Timeout is the functions' execution timeout; default 30 s.
+	Timeout time.Duration
+	// Log receives the functions' output; default discarded (kept for Logs).
+	Log io.Writer
+}
+
+// External describes a real OSS bucket.
+type External struct {
+	Endpoint, Bucket, Region string
+	Key                      ossx.Key
+}
+
+// ExternalFromEnv reads OSS_ENDPOINT, OSS_BUCKET, OSS_REGION and the
+// credentials variables; nil when OSS_ENDPOINT or OSS_BUCKET is unset.
+func ExternalFromEnv() *External {
+	e := &External{Endpoint: os.Getenv("OSS_ENDPOINT"), Bucket: os.Getenv("OSS_BUCKET"), Region: os.Getenv("OSS_REGION"),
+		Key: ossx.Key{AccessKeyID: os.Getenv("OSS_ACCESS_KEY_ID"), AccessKeySecret: os.Getenv("OSS_ACCESS_KEY_SECRET"),
+			SecurityToken: os.Getenv("OSS_SESSION_TOKEN")}}
+	if e.Endpoint == "" || e.Bucket == "" {
+		return nil
+	}
+	return e
+}
+
+// Stack is a running local system.
+type Stack struct {
+	// URL is the front door's base URL.
+	URL string
+	// OSS is the embedded server, nil with an external bucket.
+	OSS *ossserver.Server
+	// OSSEndpoint and Bucket say where state is kept.
+	OSSEndpoint, Bucket string
+	// Functions maps a function name to its emulated function.
+	Functions map[string]*fcemu.Function
+	// Reader reads media state.
+	Reader *media.Reader
+	// Bucket client used by Reader (requests counted in its Totals).
+	Client *ossx.Bucket
+	// Prefix is the functions' STATE_PREFIX.
+	Prefix string
+
+	front   *http.Server
+	ln      net.Listener
+	reqSeq  atomic.Uint64
+	closeMu sync.Once
+}
+
+// FindRoot returns the directory holding go.mod, from dir upwards.
+func FindRoot(dir string) (string, error) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", fmt.Errorf("no go.mod above %s", dir)
+		}
+		d = parent
+	}
+}
+
+// FunctionNames lists the function directories under root/functions.
+func FunctionNames(root string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(root, "functions"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(root, "functions", e.Name(), "main.go")); err == nil {
+				names = append(names, e.Name())
+			}
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Start builds and starts everything. Close stops it.
+func Start(ctx context.Context, o Options) (s *Stack, err error) {
+	if o.Root == "" {
+		if o.Root, err = FindRoot("."); err != nil {
+			return nil, err
+		}
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.OSSAddr == "" {
+		o.OSSAddr = "127.0.0.1:9000"
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if len(o.Functions) == 0 {
+		if o.Functions, err = FunctionNames(o.Root); err != nil {
+			return nil, err
+		}
+	}
+	s = &Stack{Functions: map[string]*fcemu.Function{}, Prefix: "mediastate/"}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	// The front door listens first, so its URL can be the functions'
+	// configured callback URL.
+	if s.ln, err = net.Listen("tcp", o.Addr); err != nil {
+		return nil, fmt.Errorf("front door: %w", err)
+	}
+	s.URL = "http://" + s.ln.Addr().String()
+
+	key := ossx.Key{AccessKeyID: LocalAccessKeyID, AccessKeySecret: LocalAccessKeySecret}
+	region := ""
+	if e := o.ExternalOSS; e != nil {
+		s.OSSEndpoint, s.Bucket, key, region = e.Endpoint, e.Bucket, e.Key, e.Region
+	} else {
+		s.OSS, err = ossserver.Start(ossserver.Options{
+			Credentials: []ossserver.Credential{{AccessKeyID: LocalAccessKeyID, AccessKeySecret: LocalAccessKeySecret}},
+			Buckets:     []string{LocalBucket}, Dir: o.DataDir,
+		}, o.OSSAddr)
+		if err != nil {
+			return nil, fmt.Errorf("OSS server: %w", err)
+		}
+		s.OSSEndpoint, s.Bucket = s.OSS.URL(), LocalBucket
+	}
+	if s.Client, err = ossx.New(ossx.Config{Endpoint: s.OSSEndpoint, Bucket: s.Bucket, Region: region, Credentials: ossx.NewCredentials(key)}); err != nil {
+		return nil, err
+	}
+	if s.Reader, err = media.NewReader(s.Client, s.Prefix); err != nil {
+		return nil, err
+	}
+
+	binDir, err := os.MkdirTemp("", "mediastate-bin-")
+	if err != nil {
+		return nil, err
+	}
+	for _, fn := range o.Functions {
+		bin, err := fcemu.Build(ctx, filepath.Join(o.Root, "functions", fn), binDir)
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w", fn, err)
+		}
+		env := []string{
+			"OSS_ENDPOINT=" + s.OSSEndpoint, "OSS_BUCKET=" + s.Bucket, "STATE_PREFIX=" + s.Prefix,
+			"VOD_CALLBACK_URL=" + s.URL + "/" + fn, "VOD_CALLBACK_KEYS=" + LocalVODKey,
+			"IMS_CALLBACK_URL=" + s.URL + "/" + fn, "IMS_CALLBACK_KEYS=" + LocalIMSKey,
+			"LIVE_CALLBACK_URL=" + s.URL + "/" + fn, "LIVE_CALLBACK_KEYS=" + LocalLiveKey,
+		}
+		if region != "" {
+			env = append(env, "OSS_REGION="+region)
+		}
+		if o.AuthOff {
+			env = append(env, "CALLBACK_AUTH=off")
+		}
+		env = append(env, o.Env...)
+		f, err := fcemu.Start(ctx, fcemu.Config{
+			Name: fn, Binary: bin, Env: env, Timeout: o.Timeout, Instances: o.Instances,
+			Credentials: fcemu.Credentials{AccessKeyID: key.AccessKeyID, AccessKeySecret: key.AccessKeySecret, SecurityToken: key.SecurityToken},
+			Region:      "cn-local", AccountID: "1234567890", MemoryMB: 128, Stdout: o.Log, Stderr: o.Log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", fn, err)
+		}
+		s.Functions[fn] = f
+	}
+
+	s.front = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go s.front.Serve(s.ln)
+	return s, nil
+}
+
+// Close stops the front door, the functions and the OSS server.
+func (s *Stack) Close() error {
+	var errs []error
+	s.closeMu.Do(func() {
+		if s.front != nil {
+			errs = append(errs, s.front.Close())
+		} else if s.ln != nil {
+			errs = append(errs, s.ln.Close())
+		}
+		for _, f := range s.Functions {
+			errs = append(errs, f.Close())
+		}
+		if s.OSS != nil {
+			errs = append(errs, s.OSS.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Names returns the running functions, sorted.
+func (s *Stack) Names() []string {
+	names := make([]string, 0, len(s.Functions))
+	for n := range s.Functions {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ServeHTTP is the front door.
+func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := strings.Trim(r.URL.Path, "/")
+	switch {
+	case path == "" && r.Method == http.MethodGet:
+		fmt.Fprint(w, s.Banner())
+		return
+	case strings.HasPrefix(path, "-/state/media/") && r.Method == http.MethodGet:
+		s.serveState(w, r, strings.TrimPrefix(path, "-/state/media/"))
+		return
+	}
+	fn, rest, _ := strings.Cut(path, "/")
+	f, ok := s.Functions[fn]
+	if !ok {
+		http.Error(w, fmt.Sprintf("no function %q; functions: %s", fn, strings.Join(s.Names(), ", ")), http.StatusNotFound)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if rest == "invoke" && r.Method == http.MethodPost {
+		s.serveInvoke(w, r, f, body)
+		return
+	}
+	s.serveHTTPTrigger(w, r, f, fn, body)
+}
+
+// HTTPEvent builds the FC 3.0 HTTP trigger event for a request.
+func HTTPEvent(r *http.Request, body []byte, requestID string, now time.Time) ([]byte, error) {
+	headers := map[string]string{}
+	for k, vs := range r.Header {
+		headers[k] = strings.Join(vs, ",")
+	}
+	query := map[string]string{}
+	for k, vs := range r.URL.Query() {
+		query[k] = strings.Join(vs, ",")
+	}
+	ev := map[string]any{
+		"version":         "v1",
+		"rawPath":         r.URL.EscapedPath(),
+		"headers":         headers,
+		"queryParameters": query,
+		"requestContext": map[string]any{
+			"accountId": "1234567890", "domainName": r.Host, "domainPrefix": strings.SplitN(r.Host, ".", 2)[0],
+			"http": map[string]any{"method": r.Method, "path": r.URL.Path, "protocol": r.Proto,
+				"sourceIp": hostOnly(r.RemoteAddr), "userAgent": r.UserAgent()},
+			"requestId": requestID, "time": now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+			"timeEpoch": strconv.FormatInt(now.UnixMilli(), 10),
+		},
+	}
+	if utf8.Valid(body) {
+		ev["body"], ev["isBase64Encoded"] = string(body), false
+	} else {
+		ev["body"], ev["isBase64Encoded"] = base64.StdEncoding.EncodeToString(body), true
+	}
+	return json.Marshal(ev)
+}
+
+func hostOnly(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+func (s *Stack) requestID() string {
+	return fmt.Sprintf("local-%d-%06d", os.Getpid(), s.reqSeq.Add(1))
+}
+
+func (s *Stack) serveHTTPTrigger(w http.ResponseWriter, r *http.Request, f *fcemu.Function, fn string, body []byte) {
+	id := s.requestID()
+	ev, err := HTTPEvent(r, body, id, time.Now())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	res, err := f.Invoke(r.Context(), ev, fcemu.WithRequestID(id))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("X-Fc-Request-Id", id)
+	if res.Error != nil {
+		writeFCError(w, http.StatusBadGateway, res)
+		return
+	}
+	var out struct {
+		StatusCode      int               `json:"statusCode"`
+		Headers         map[string]string `json:"headers"`
+		IsBase64Encoded bool              `json:"isBase64Encoded"`
+		Body            string            `json:"body"`
+	}
+	if err := json.Unmarshal(res.Payload, &out); err != nil || out.StatusCode == 0 {
+		// Not an HTTP answer: FC would pass the output through as the body.
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(res.Payload)
+		return
+	}
+	for k, v := range out.Headers {
+		w.Header().Set(k, v)
+	}
+	b := []byte(out.Body)
+	if out.IsBase64Encoded {
+		if b, err = base64.StdEncoding.DecodeString(out.Body); err != nil {
+			http.Error(w, "function answered invalid base64", http.StatusBadGateway)
+			return
+		}
+	}
+	w.WriteHeader(out.StatusCode)
+	w.Write(b)
+}
+
+func (s *Stack) serveInvoke(w http.ResponseWriter, r *http.Request, f *fcemu.Function, body []byte) {
+	id := s.requestID()
+	res, err := f.Invoke(r.Context(), body, fcemu.WithRequestID(id))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("X-Fc-Request-Id", id)
+	w.Header().Set("Content-Type", "application/json")
+	if res.Error != nil {
+		// Like FC's InvokeFunction: the error document, flagged by header.
+		writeFCError(w, http.StatusOK, res)
+		return
+	}
+	w.Write(res.Payload)
+}
+
+func writeFCError(w http.ResponseWriter, status int, res *fcemu.Result) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Fc-Error-Type", "UnhandledInvocationError")
+	w.WriteHeader(status)
+	if len(res.Payload) > 0 {
+		w.Write(res.Payload)
+		return
+	}
+	json.NewEncoder(w).Encode(res.Error)
+}
+
+func (s *Stack) serveState(w http.ResponseWriter, r *http.Request, id string) {
+	m, ver, err := s.Reader.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, statestore.ErrNotFound):
+		http.Error(w, "no state for "+id, http.StatusNotFound)
+		return
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-State-Version", strconv.FormatUint(ver, 10))
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(m)
+}
+
+// Banner says where everything listens and how to use it.
+func (s *Stack) Banner() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "mediastate local stack\n\n")
+	if s.OSS != nil {
+		fmt.Fprintf(&b, "OSS (embedded)   %s  bucket %s  key %s / %s\n", s.OSSEndpoint, s.Bucket, LocalAccessKeyID, LocalAccessKeySecret)
+	} else {
+		fmt.Fprintf(&b, "OSS (external)   %s  bucket %s\n", s.OSSEndpoint, s.Bucket)
+	}
+	fmt.Fprintf(&b, "state prefix     %s\n\nfunctions:\n", s.Prefix)
+	for _, n := range s.Names() {
+		fmt.Fprintf(&b, "  %-16s POST %s/%s  (HTTP trigger)   POST %s/%s/invoke  (raw event)\n", n, s.URL, n, s.URL, n)
+	}
+	fmt.Fprintf(&b, "\nHTTP callbacks must be signed (CALLBACK_AUTH=off to disable): callback URL = the function's URL above,\n")
+	fmt.Fprintf(&b, "keys: VOD %q, IMS %q, Live %q. Example (VOD):\n", LocalVODKey, LocalIMSKey, LocalLiveKey)
+	fmt.Fprintf(&b, "  ts=$(date +%%s); url=%s/transcode\n", s.URL)
+	fmt.Fprintf(&b, "  sig=$(printf '%%s' \"$url|$ts|%s\" | md5sum | cut -d' ' -f1)\n", LocalVODKey)
+	fmt.Fprintf(&b, "  curl -s -H \"X-VOD-TIMESTAMP: $ts\" -H \"X-VOD-SIGNATURE: $sig\" --data-binary @shared/callback/testdata/vod-transcode-complete.json $url\n")
+	fmt.Fprintf(&b, "MNS-shaped deliveries need no signature:\n")
+	fmt.Fprintf(&b, "  curl -s --data-binary @shared/trigger/testdata/<fixture>.json %s/upload/invoke\n", s.URL)
+	fmt.Fprintf(&b, "Read a state:\n  curl -s %s/-/state/media/<MediaId>\n", s.URL)
+	fmt.Fprintf(&b, "Replay dead letters of a function:\n  curl -s -d '{\"mediastate\":{\"action\":\"replay-dead-letters\"}}' %s/upload/invoke\n", s.URL)
+	return b.String()
+}
