@@ -10,8 +10,8 @@ import (
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/ossx"
-	"mediastate/test/osstest"
 	"mediastate/test/ossserver"
+	"mediastate/test/osstest"
 )
 
 func TestBucketOperations(t *testing.T) {

@@ -46,7 +46,7 @@ func (iv *Invoker) Reject(ctx context.Context, d *trigger.Delivery, err error) *
 
 // ItemSummary is one delivery's line in a batch answer.
 type ItemSummary struct {
-	Index      int     `json:"index"`
+	Index      int     `json:"index"` // position in the batch; 0 for HTTP
 	DeliveryID string  `json:"deliveryId,omitempty"`
 	Outcome    Outcome `json:"outcome"`
 	EventType  string  `json:"eventType,omitempty"`
@@ -102,7 +102,7 @@ func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 		} else {
 			r = iv.Handle(ctx, it.Delivery)
 		}
-		return httpAnswer(ctx, r), nil
+		return httpAnswer(it.Delivery, r), nil
 	}
 	sum := Summary{Trigger: string(batch.Kind)}
 	var retry []string
@@ -126,30 +126,11 @@ func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 	return sum, nil
 }
 
-type httpBody struct {
-	Outcome   Outcome `json:"outcome"`
-	EventType string  `json:"eventType,omitempty"`
-	ID        string  `json:"id,omitempty"`
-	EventID   string  `json:"eventId,omitempty"`
-	Version   uint64  `json:"version,omitempty"`
-	Code      string  `json:"code,omitempty"`
-	Message   string  `json:"message,omitempty"`
-}
-
-func httpAnswer(_ context.Context, r *Result) trigger.HTTPResponse {
-	b := httpBody{Outcome: r.Outcome, Version: r.Store.Version}
-	if e := r.Event; e != nil {
-		b.EventType, b.ID, b.EventID = e.Type, e.ID, e.EventID
-	}
-	if r.Err != nil {
-		b.Code = string(apierr.CodeOf(r.Err))
-		b.Message = apierr.MessageOf(r.Err)
-	}
-	resp := trigger.JSONResponse(r.StatusCode(), b)
+// httpAnswer answers an HTTP trigger delivery: the same summary a batch
+// item gets, as the JSON body of the status the outcome calls for.
+func httpAnswer(d *trigger.Delivery, r *Result) trigger.HTTPResponse {
+	resp := trigger.JSONResponse(r.StatusCode(), summarize(d, r))
 	if r.Outcome == Retry {
-		if resp.Headers == nil {
-			resp.Headers = map[string]string{}
-		}
 		resp.Headers["Retry-After"] = "1"
 	}
 	return resp

@@ -18,8 +18,8 @@ import (
 	"mediastate/shared/signature"
 	"mediastate/shared/statestore"
 	"mediastate/shared/trigger"
-	"mediastate/test/osstest"
 	"mediastate/test/ossserver"
+	"mediastate/test/osstest"
 )
 
 const body = `{"EventType":"ProduceMediaComplete","EventTime":"2018-12-26T14:34:09Z","Status":"success","MediaId":"m-1","ProjectId":"p"}`

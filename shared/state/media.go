@@ -15,6 +15,8 @@ package state
 import (
 	"encoding/json"
 	"time"
+
+	"mediastate/shared/callback"
 )
 
 // SchemaVersion is the version of the document layout written by this code.
@@ -73,13 +75,8 @@ type Outcome struct {
 // Upload is the upload aspect.
 type Upload struct {
 	Outcome
-	MediaType string          `json:"mediaType,omitempty"`
-	FileURL   string          `json:"fileUrl,omitempty"`
-	SourceURL string          `json:"sourceUrl,omitempty"`
-	Size      int64           `json:"size,omitempty"`
-	JobID     string          `json:"jobId,omitempty"`
-	AppID     string          `json:"appId,omitempty"`
-	UserData  json.RawMessage `json:"userData,omitempty"`
+	callback.Upload
+	UserData json.RawMessage `json:"userData,omitempty"`
 	// FileDeleted is true when a successful deletion of the source file
 	// (DeleteType "mezzanine" or "all") is later than this upload.
 	FileDeleted bool `json:"fileDeleted,omitempty"`
@@ -88,11 +85,7 @@ type Upload struct {
 // Audit is the manual review aspect.
 type Audit struct {
 	Outcome
-	AuditStatus  string    `json:"auditStatus,omitempty"`
-	Auditor      string    `json:"auditor,omitempty"`
-	Reason       string    `json:"reason,omitempty"`
-	Comment      string    `json:"comment,omitempty"`
-	CreationTime time.Time `json:"creationTime,omitzero"`
+	callback.Audit
 }
 
 // Registration is the media registration aspect.
@@ -135,28 +128,12 @@ type Transcode struct {
 	RemovedStreams []Stream `json:"removedStreams,omitempty"`
 }
 
-// Stream is one transcoded stream and the event that reported it.
+// Stream is one transcoded stream, as decoded, and the event that
+// reported it.
 type Stream struct {
-	Status       string    `json:"status,omitempty"`
-	Definition   string    `json:"definition"`
-	Format       string    `json:"format"`
-	FileURL      string    `json:"fileUrl,omitempty"`
-	JobID        string    `json:"jobId,omitempty"`
-	Bitrate      float64   `json:"bitrate,omitempty"`
-	Duration     float64   `json:"duration,omitempty"`
-	Fps          float64   `json:"fps,omitempty"`
-	Width        int64     `json:"width,omitempty"`
-	Height       int64     `json:"height,omitempty"`
-	Size         int64     `json:"size,omitempty"`
-	Encrypt      bool      `json:"encrypt,omitempty"`
-	IsAudio      bool      `json:"isAudio,omitempty"`
-	WatermarkIDs []string  `json:"watermarkIds,omitempty"`
-	StartTime    time.Time `json:"startTime,omitzero"`
-	FinishTime   time.Time `json:"finishTime,omitzero"`
-	ErrorCode    string    `json:"errorCode,omitempty"`
-	ErrorMessage string    `json:"errorMessage,omitempty"`
-	EventID      string    `json:"eventId"`
-	EventTime    time.Time `json:"eventTime,omitzero"`
+	callback.Stream
+	EventID   string    `json:"eventId"`
+	EventTime time.Time `json:"eventTime,omitzero"`
 }
 
 // Editing is the online editing aspect (the media was produced by editing).

@@ -78,15 +78,11 @@ func Apply(m *Media, e *callback.Event) (*Media, bool, error) {
 	switch {
 	case e.Upload != nil:
 		if newer(k, outcomePtr(n.Upload)) {
-			u := e.Upload
-			n.Upload = &Upload{Outcome: o, MediaType: u.MediaType, FileURL: u.FileURL, SourceURL: u.SourceURL,
-				Size: u.Size, JobID: u.JobID, AppID: u.AppID, UserData: e.UserData}
+			n.Upload = &Upload{Outcome: o, Upload: *e.Upload, UserData: e.UserData}
 		}
 	case e.Audit != nil:
 		if newer(k, outcomePtr(n.Audit)) {
-			a := e.Audit
-			n.Audit = &Audit{Outcome: o, AuditStatus: a.AuditStatus, Auditor: a.Auditor, Reason: a.Reason,
-				Comment: a.Comment, CreationTime: a.CreationTime}
+			n.Audit = &Audit{Outcome: o, Audit: *e.Audit}
 		}
 	case e.Registration != nil:
 		if newer(k, outcomePtr(n.Registration)) {
@@ -203,11 +199,7 @@ func applyTranscode(cur *Transcode, e *callback.Event, o Outcome, k key) *Transc
 		slots[slotOf(&s)] = s
 	}
 	for _, cs := range e.Transcode.Streams {
-		s := Stream{Status: string(cs.Status), Definition: cs.Definition, Format: cs.Format, FileURL: cs.FileURL,
-			JobID: cs.JobID, Bitrate: cs.Bitrate, Duration: cs.Duration, Fps: cs.Fps, Width: cs.Width, Height: cs.Height,
-			Size: cs.Size, Encrypt: cs.Encrypt, IsAudio: cs.IsAudio, WatermarkIDs: cs.WatermarkIDs,
-			StartTime: cs.StartTime, FinishTime: cs.FinishTime, ErrorCode: cs.ErrorCode, ErrorMessage: cs.ErrorMessage,
-			EventID: e.EventID, EventTime: e.Time}
+		s := Stream{Stream: cs, EventID: e.EventID, EventTime: e.Time}
 		slot := slotOf(&s)
 		if old, ok := slots[slot]; !ok || streamCmp(&s, &old) > 0 {
 			slots[slot] = s
