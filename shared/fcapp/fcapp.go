@@ -56,9 +56,10 @@ type App struct {
 	invoker *pipeline.Invoker
 	dl      *deadletter.Store
 
-	mu    sync.Mutex
-	ready bool
-	fatal error
+	mu       sync.Mutex
+	ready    bool
+	fatal    error
+	checking chan struct{} // closed when the check under way ends
 }
 
 // Main configures the function from the environment and hands it to
@@ -102,8 +103,9 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	}
 	dl := deadletter.New(b, cfg.Prefix, spec.Name)
 	outer := []pipeline.Middleware{pipeline.Log(logger, spec.Name, RequestID), pipeline.Recover(), pipeline.DeadLetter(dl, RequestID)}
-	inner := []pipeline.Middleware{pipeline.Budget(cfg.AnswerBudget), pipeline.Verify(set, cfg.AuthOff)}
-	app := &App{spec: spec, env: env, creds: creds, invoker: pipeline.NewInvoker(core, outer, inner), dl: dl}
+	app := &App{spec: spec, env: env, creds: creds, dl: dl}
+	inner := []pipeline.Middleware{pipeline.Budget(cfg.AnswerBudget), pipeline.Ready(app.checkReady), pipeline.Verify(set, cfg.AuthOff)}
+	app.invoker = pipeline.NewInvoker(core, outer, inner)
 
 	schemes := []string{}
 	for _, v := range cfg.Verifiers {
@@ -135,46 +137,69 @@ func RequestID(ctx context.Context) string {
 }
 
 // Handle is the fc.Start handler: it takes the invocation's role
-// credentials, checks the bucket once, and runs the pipeline (or a control
-// action, see Control).
+// credentials and runs the pipeline (or a control action, see Control).
+// The bucket check runs inside the pipeline (pipeline.Ready), within each
+// delivery's answer budget.
 func (a *App) Handle(ctx context.Context, payload []byte) (any, error) {
 	if lc, ok := fccontext.FromContext(ctx); ok {
 		a.creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
 			SecurityToken: lc.Credentials.SecurityToken})
 		ctx = context.WithValue(ctx, requestIDKey{}, lc.RequestID)
 	}
-	if err := a.checkReady(ctx); err != nil {
-		a.env.Logger.Error("not ready", "function", a.spec.Name, "requestId", RequestID(ctx), "code", string(apierr.CodeOf(err)), "error", err.Error())
-		return nil, err
-	}
 	if c, ok := parseControl(payload); ok {
+		if err := a.checkReady(ctx); err != nil {
+			return nil, err
+		}
 		return a.control(ctx, c)
 	}
 	return a.invoker.Invoke(ctx, payload)
 }
 
-// checkReady refuses a versioned bucket, once per process. A permanent
-// verdict is kept; a transient failure is tried again next time.
+// checkReady refuses a versioned bucket, once per process: the first caller
+// asks OSS, concurrent callers wait for its answer (or their own deadline).
+// A permanent verdict is kept; after a transient failure the next caller
+// asks again.
 func (a *App) checkReady(ctx context.Context) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.ready {
-		return nil
+	for {
+		a.mu.Lock()
+		switch {
+		case a.ready:
+			a.mu.Unlock()
+			return nil
+		case a.fatal != nil:
+			a.mu.Unlock()
+			return a.fatal
+		case !a.creds.Valid():
+			a.mu.Unlock()
+			return apierr.New(apierr.InvalidConfig, "no OSS credentials: none in the invocation (function role) nor in OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET")
+		}
+		if wait := a.checking; wait != nil {
+			a.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return apierr.Transient(apierr.StorageUnavailable, ctx.Err(), "waiting for the bucket check")
+			}
+		}
+		done := make(chan struct{})
+		a.checking = done
+		a.mu.Unlock()
+
+		err := a.env.Bucket.CheckUnversioned(ctx)
+		a.mu.Lock()
+		switch {
+		case err == nil:
+			a.ready = true
+		case apierr.IsPermanent(err):
+			a.fatal = err
+			a.env.Logger.Error("not ready", "function", a.spec.Name, "code", string(apierr.CodeOf(err)), "error", err.Error())
+		}
+		a.checking = nil
+		a.mu.Unlock()
+		close(done)
+		return err
 	}
-	if a.fatal != nil {
-		return a.fatal
-	}
-	if !a.creds.Valid() {
-		return apierr.New(apierr.InvalidConfig, "no OSS credentials: none in the invocation (function role) nor in OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET")
-	}
-	err := a.env.Bucket.CheckUnversioned(ctx)
-	switch {
-	case err == nil:
-		a.ready = true
-	case apierr.IsPermanent(err):
-		a.fatal = err
-	}
-	return err
 }
 
 // Invoker returns the function's pipeline.

@@ -18,6 +18,7 @@ package ossx
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -305,12 +306,23 @@ func (b *Bucket) Versioning(ctx context.Context) (string, error) {
 	var status string
 	err := retry.Do(ctx, b.retry, func(int) (bool, error) {
 		b.count(ctx, OpVersioning)
-		res, err := b.client.GetBucketVersioning(b.name, oss.WithContext(ctx))
+		// Client.GetBucketVersioning ignores oss.WithContext (the SDK's
+		// client-level requests drop the context), so a slow answer could
+		// not be cut short by the caller's deadline: send it ourselves.
+		resp, err := b.client.Conn.DoWithContext(ctx, "GET", b.name, "", map[string]interface{}{"versioning": nil}, nil, nil, 0, nil)
+		if err == nil {
+			var res oss.GetBucketVersioningResult
+			err = xml.NewDecoder(resp.Body).Decode(&res)
+			resp.Body.Close()
+			if err != nil {
+				err = fmt.Errorf("decode versioning configuration: %w", err)
+			}
+			status = res.Status
+		}
 		if err != nil {
 			err = b.mapErr(err, "GetBucketVersioning", "")
 			return !apierr.IsPermanent(err), err
 		}
-		status = res.Status
 		return false, nil
 	})
 	return status, err

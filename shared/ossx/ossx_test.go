@@ -118,3 +118,24 @@ func TestCredentials(t *testing.T) {
 		t.Fatalf("credentials %+v", got)
 	}
 }
+
+// TestVersioningHonoursDeadline: the SDK's own GetBucketVersioning ignores
+// the context; ours must give up at the caller's deadline.
+func TestVersioningHonoursDeadline(t *testing.T) {
+	env := osstest.Start(t)
+	b := env.Bucket(t)
+	if err := env.Server.SetFaults(ossserver.Faults{Latency: 3 * time.Second, Ops: []string{"GetBucketVersioning"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := b.Versioning(ctx)
+	if took := time.Since(start); err == nil || took > time.Second {
+		t.Fatalf("Versioning returned %v after %v; want an error at the 300 ms deadline", err, took)
+	}
+	env.Server.SetFaults(ossserver.Faults{})
+	if st, err := b.Versioning(context.Background()); err != nil || st != "" {
+		t.Fatalf("Versioning = %q, %v", st, err)
+	}
+}

@@ -27,7 +27,10 @@ func NewInvoker(core Handler, outer, inner []Middleware) *Invoker {
 		if err == nil {
 			err = apierr.New(apierr.UnsupportedEnvelope, "unusable delivery")
 		}
-		return Fail(err, nil)
+		r := Fail(err, nil)
+		// Only HTTP deliveries carry signatures; MNS messages need none.
+		r.Verified = d.Kind != "" && d.Kind != trigger.KindHTTP
+		return r
 	}
 	return &Invoker{
 		handle: Chain(core, append(append([]Middleware{}, outer...), inner...)...),
@@ -116,12 +119,12 @@ func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 		s := summarize(it.Delivery, r)
 		sum.Results = append(sum.Results, s)
 		if r.Outcome == Retry {
-			retry = append(retry, fmt.Sprintf("#%d %s", s.Index, s.Code))
+			retry = append(retry, fmt.Sprintf("#%d %s: %s", s.Index, s.Code, s.Message))
 		}
 	}
 	if len(retry) > 0 {
 		return sum, apierr.Transient(apierr.StorageUnavailable, nil, "%d of %d messages must be retried (%s); the others were handled",
-			len(retry), len(batch.Items), strings.Join(retry, ", "))
+			len(retry), len(batch.Items), strings.Join(retry, "; "))
 	}
 	return sum, nil
 }

@@ -264,3 +264,17 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("second replay %+v %v", rep, err)
 	}
 }
+
+func TestReady(t *testing.T) {
+	calls := 0
+	notReady := apierr.New(apierr.InvalidConfig, "bucket has versioning Enabled")
+	r := Ready(func(context.Context) error { return notReady })(core(&calls, &Result{Outcome: Applied}))(context.Background(), httpDelivery(nil))
+	if calls != 0 || r.Outcome != Retry || apierr.IsPermanent(r.Err) || r.StatusCode() != http.StatusServiceUnavailable ||
+		!strings.Contains(apierr.MessageOf(r.Err), "versioning") {
+		t.Fatalf("not ready: calls=%d %+v", calls, r)
+	}
+	r = Ready(func(context.Context) error { return nil })(core(&calls, &Result{Outcome: Applied}))(context.Background(), httpDelivery(nil))
+	if calls != 1 || r.Outcome != Applied {
+		t.Fatalf("ready: calls=%d %+v", calls, r)
+	}
+}

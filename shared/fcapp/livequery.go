@@ -1,0 +1,115 @@
+package fcapp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fc"
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/config"
+	"mediastate/shared/live/describe"
+	"mediastate/shared/live/notify"
+	"mediastate/shared/ossx"
+	"mediastate/shared/trigger"
+)
+
+// LiveQueryName is the name of the DescribeLiveRecordNotifyRecords function.
+const LiveQueryName = "liverecordquery"
+
+// LiveQuery is the liverecordquery function: DescribeLiveRecordNotifyRecords
+// (package live/describe) behind an FC HTTP trigger.
+type LiveQuery struct {
+	env     *Env
+	creds   *ossx.Credentials
+	handler *describe.Handler
+}
+
+// MainLiveQuery configures the liverecordquery function from the
+// environment and hands it to fc.Start (see NewLiveQuery).
+func MainLiveQuery() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	q, err := NewLiveQuery(os.Getenv, logger)
+	if err != nil {
+		logger.Error("start-up failed", "function", LiveQueryName, "code", string(apierr.CodeOf(err)), "error", err.Error())
+		os.Exit(1)
+	}
+	fc.Start(q.Handle)
+}
+
+// NewLiveQuery builds the query function. It needs the storage variables of
+// config.LoadStorage and one of:
+//
+//	QUERY_TOKEN=<secret>   callers must send "Authorization: Bearer <secret>"
+//	QUERY_AUTH=function    trust the HTTP trigger's authType function (FC
+//	                       checks the caller's signature before invoking)
+//
+// With neither it still starts, but refuses every query with 403, so that a
+// forgotten setting never leaves the records open.
+func NewLiveQuery(getenv config.Getenv, logger *slog.Logger) (*LiveQuery, error) {
+	cfg, err := config.LoadStorage(getenv)
+	if err != nil {
+		return nil, err
+	}
+	auth := describe.Auth{Token: cfg.QueryToken}
+	switch mode := strings.ToLower(strings.TrimSpace(getenv("QUERY_AUTH"))); mode {
+	case "", "token":
+	case "function":
+		auth.Platform = true
+	default:
+		return nil, apierr.New(apierr.InvalidConfig, "invalid configuration: QUERY_AUTH: want \"token\" or \"function\", got %q", mode)
+	}
+	creds := ossx.NewCredentials(ossx.Key{AccessKeyID: getenv("OSS_ACCESS_KEY_ID"), AccessKeySecret: getenv("OSS_ACCESS_KEY_SECRET"),
+		SecurityToken: getenv("OSS_SESSION_TOKEN")})
+	b, err := ossx.New(ossx.Config{Endpoint: cfg.Endpoint, Bucket: cfg.Bucket, Region: cfg.Region, Credentials: creds})
+	if err != nil {
+		return nil, err
+	}
+	records, err := notify.NewStore(b, cfg.Prefix, notify.Options{})
+	if err != nil {
+		return nil, err
+	}
+	q := &LiveQuery{env: &Env{Name: LiveQueryName, Config: cfg, Bucket: b, Logger: logger}, creds: creds,
+		handler: &describe.Handler{Records: records, Auth: auth, Logger: logger.With("function", LiveQueryName)}}
+	logger.Info("cold start", "function", LiveQueryName, "endpoint", cfg.Endpoint, "bucket", cfg.Bucket, "prefix", cfg.Prefix,
+		"tokenSet", auth.Token != "", "platformAuth", auth.Platform && auth.Token == "")
+	if auth.Token == "" && !auth.Platform {
+		logger.Warn("neither QUERY_TOKEN nor QUERY_AUTH=function is set: every query is refused with 403", "function", LiveQueryName)
+	}
+	return q, nil
+}
+
+// Handle is the fc.Start handler: it answers HTTP trigger requests; any
+// other invocation is an error.
+func (q *LiveQuery) Handle(ctx context.Context, payload []byte) (any, error) {
+	if lc, ok := fccontext.FromContext(ctx); ok {
+		q.creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
+			SecurityToken: lc.Credentials.SecurityToken})
+		ctx = context.WithValue(ctx, requestIDKey{}, lc.RequestID)
+	}
+	batch, err := trigger.Unwrap(payload)
+	if err != nil {
+		return nil, err
+	}
+	if batch.Kind != trigger.KindHTTP {
+		return nil, apierr.New(apierr.UnsupportedEnvelope, "%s answers HTTP trigger requests only, got a %s invocation", LiveQueryName, batch.Kind)
+	}
+	it := batch.Items[0]
+	d := it.Delivery
+	body := d.Body
+	if it.Err != nil {
+		var e *apierr.Error
+		if !errors.As(it.Err, &e) || e.Code != apierr.MissingField || e.Field != "body" {
+			// A body marked base64 that is not: the request is unusable.
+			return trigger.JSONResponse(http.StatusBadRequest, describe.ErrorResponse{Code: describe.CodeInvalidParams,
+				Message: "Invalid body: " + apierr.MessageOf(it.Err) + ", please check and try again later.", RequestId: describe.NewRequestID()}), nil
+		}
+		body = nil // an empty body: a GET
+	}
+	return q.handler.Serve(ctx, d.HTTP, d.Headers, body), nil
+}

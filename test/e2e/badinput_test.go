@@ -1,0 +1,400 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/callback"
+	"mediastate/shared/deadletter"
+	"mediastate/shared/pipeline"
+	"mediastate/shared/signature"
+	"mediastate/test/localstack"
+)
+
+// vodUpload returns a VOD FileUploadComplete body about id.
+func vodUpload(id string) []byte {
+	return []byte(fmt.Sprintf(`{
+    "Status": "success",
+    "EventTime": "2024-06-01T08:00:00Z",
+    "EventType": "FileUploadComplete",
+    "VideoId": %q,
+    "Size": 1439213,
+    "FileUrl": "http://outin-****.oss-cn-shanghai.aliyuncs.com/sv/x.mp4"
+}
+`, id))
+}
+
+// expectHTTPDeadLetter posts body, signed or not, and checks the answer
+// and the letter; it returns the letter's raw JSON.
+func expectHTTPDeadLetter(t *testing.T, fn string, body []byte, h http.Header, status int, code apierr.Code, verified bool) []byte {
+	t.Helper()
+	r := mustPostHTTP(t, stk, fn, body, h)
+	if r.Status != status {
+		t.Fatalf("answered %d, want %d: %s", r.Status, status, r.Body)
+	}
+	b := mustHTTPBody(t, r)
+	if b.Outcome != pipeline.DeadLettered || b.Code != string(code) || b.Message == "" {
+		t.Fatalf("answer %+v, want dead-lettered %s with a message", b, code)
+	}
+	if r.Header.Get("Retry-After") != "" {
+		t.Fatalf("a permanent failure must not ask for a retry: %v", r.Header)
+	}
+	l, raw := letter(t, stk, fn, "http", body)
+	if l.Code != string(code) || l.Verified != verified || !strings.Contains(l.Reason, string(code)) {
+		t.Fatalf("letter code %q verified %v reason %q; want %s, verified %v", l.Code, l.Verified, l.Reason, code, verified)
+	}
+	if l.Method != http.MethodPost || l.Path != "/"+fn || l.RequestID != r.RequestID {
+		t.Fatalf("letter method %q path %q request %q; want POST /%s %s", l.Method, l.Path, l.RequestID, fn, r.RequestID)
+	}
+	for _, sc := range signature.Schemes {
+		if v := h.Get(sc.SignatureHeader); v != "" {
+			checkRedacted(t, l, sc, h.Get(sc.TimestampHeader))
+			if bytes.Contains(raw, []byte(v)) {
+				t.Fatalf("letter holds the signature value %s", v)
+			}
+		}
+	}
+	return raw
+}
+
+// expectInvocationDeadLetter invokes fn with a payload that is unusable as
+// a whole and checks the one-line summary and the "invocation" letter.
+func expectInvocationDeadLetter(t *testing.T, fn string, payload []byte, code apierr.Code) {
+	t.Helper()
+	sum := mustSummary(t, mustInvoke(t, stk, fn, payload))
+	if sum.Trigger != "invocation" || len(sum.Results) != 1 {
+		t.Fatalf("summary %+v, want one invocation result", sum)
+	}
+	if r := sum.Results[0]; r.Outcome != pipeline.DeadLettered || r.Code != string(code) || r.Message == "" {
+		t.Fatalf("result %+v, want dead-lettered %s", r, code)
+	}
+	l, _ := letter(t, stk, fn, "invocation", payload)
+	if l.Code != string(code) || l.Verified {
+		t.Fatalf("letter code %q verified %v, want %s unverified", l.Code, l.Verified, code)
+	}
+}
+
+// assertNoKeyContains asserts that no object key in the bucket contains
+// token: a bad id must never reach a key.
+func assertNoKeyContains(t *testing.T, s *localstack.Stack, token string) {
+	t.Helper()
+	keys, err := listKeys(ctxT(t), s.Client, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, token) {
+			t.Fatalf("object %q was written for a rejected id", k)
+		}
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	t.Parallel()
+
+	t.Run("malformed JSON body, signed", func(t *testing.T) {
+		t.Parallel()
+		id := newID()
+		body := []byte(`{"EventType":"FileUploadComplete","EventTime":"2024-06-01T08:00:00Z","VideoId":"` + id + `","Size":`)
+		h := signedHeaders(stk, "upload", signature.VOD, localstack.LocalVODKey)
+		expectHTTPDeadLetter(t, "upload", body, h, http.StatusBadRequest, apierr.MalformedJSON, true)
+		checkNoState(t, stk, id)
+	})
+
+	t.Run("malformed JSON payload, invoke", func(t *testing.T) {
+		t.Parallel()
+		id := newID()
+		expectInvocationDeadLetter(t, "upload", []byte(`{"EventType":"FileUploadComplete","VideoId":"`+id+`",`), apierr.MalformedJSON)
+		checkNoState(t, stk, id)
+	})
+
+	t.Run("missing MediaId", func(t *testing.T) {
+		t.Parallel()
+		id := newID()
+		body := withID(t, readSeed(t, "ims-file-upload-complete.json"), "c321b3a0041a71eda1590674a2ce****", id)
+		body = bytes.Replace(body, []byte(`"MediaId": "`+id+`",`), []byte(`"Note": "`+id+`",`), 1)
+		if bytes.Contains(body, []byte("MediaId")) {
+			t.Fatalf("test body still has a MediaId: %s", body)
+		}
+		h := signedHeaders(stk, "upload", signature.IMS, localstack.LocalIMSKey)
+		expectHTTPDeadLetter(t, "upload", body, h, http.StatusBadRequest, apierr.MissingField, true)
+		checkNoState(t, stk, id)
+	})
+
+	for name, unsafe := range map[string]func(tok string) string{
+		"dot-dot":  func(tok string) string { return "../" + tok },
+		"slash":    func(tok string) string { return tok + "/b" },
+		"200-char": func(tok string) string { return tok + strings.Repeat("a", 200-len(tok)) },
+	} {
+		t.Run("unsafe id "+name, func(t *testing.T) {
+			t.Parallel()
+			tok := newID()
+			id := unsafe(tok)
+			h := signedHeaders(stk, "upload", signature.VOD, localstack.LocalVODKey)
+			expectHTTPDeadLetter(t, "upload", vodUpload(id), h, http.StatusBadRequest, apierr.InvalidId, true)
+			// The same through an EventBridge batch.
+			body := append(vodUpload(id), ' ') // another body, another letter
+			res, err := ebShape("", bodyPlain, false).send(stk, "media", [][]byte{body})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Outcome != pipeline.DeadLettered || res[0].Code != string(apierr.InvalidId) {
+				t.Fatalf("batch result %+v, want dead-lettered InvalidId", res[0])
+			}
+			if l, _ := letter(t, stk, "media", "eventbridge-mns", body); l.Code != string(apierr.InvalidId) || !l.Verified {
+				t.Fatalf("letter code %q verified %v, want InvalidId, verified (MNS needs no signature)", l.Code, l.Verified)
+			}
+			assertNoKeyContains(t, stk, tok)
+		})
+	}
+
+	t.Run("unknown envelope", func(t *testing.T) {
+		t.Parallel()
+		expectInvocationDeadLetter(t, "transcode", []byte(`{"hello":"world","id":"`+newID()+`"}`), apierr.UnsupportedEnvelope)
+		expectInvocationDeadLetter(t, "transcode", []byte(`[{"Records":[{"eventName":"`+newID()+`"}]}]`), apierr.UnsupportedEnvelope)
+	})
+
+	t.Run("wrong base64", func(t *testing.T) {
+		t.Parallel()
+		// A payload that is neither JSON nor base64.
+		expectInvocationDeadLetter(t, "media", []byte("this is %% not base64 "+newID()), apierr.MalformedJSON)
+
+		// An HTTP trigger event flagged base64 whose body is not.
+		ev, err := json.Marshal(map[string]any{
+			"version": "v1", "rawPath": "/media", "body": "%%%not-base64%%%" + newID(), "isBase64Encoded": true,
+			"headers": map[string]string{"Content-Type": "application/json"}, "queryParameters": map[string]string{},
+			"requestContext": map[string]any{"accountId": "1234567890", "domainName": "127.0.0.1", "domainPrefix": "127",
+				"http":      map[string]string{"method": "POST", "path": "/media", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "e2e"},
+				"requestId": "e2e-" + randHex(8), "time": "01/Jun/2024:08:00:00 +0000", "timeEpoch": strconv.FormatInt(time.Now().UnixMilli(), 10)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mustInvoke(t, stk, "media", ev)
+		var ans struct {
+			StatusCode int    `json:"statusCode"`
+			Body       string `json:"body"`
+		}
+		if err := json.Unmarshal(r.Body, &ans); err != nil || ans.StatusCode != http.StatusBadRequest {
+			t.Fatalf("HTTP event with bad base64: %v %s", err, r.Body)
+		}
+		var hb httpBody
+		if err := json.Unmarshal([]byte(ans.Body), &hb); err != nil || hb.Outcome != pipeline.DeadLettered || hb.Code != string(apierr.InvalidField) {
+			t.Fatalf("answer body %s (%v), want dead-lettered InvalidField", ans.Body, err)
+		}
+		if l, _ := letter(t, stk, "media", "http", ev); l.Code != string(apierr.InvalidField) {
+			t.Fatalf("letter code %q", l.Code)
+		}
+
+		// An MNS message body that is base64 of something that is not JSON.
+		enc := []byte(b64([]byte("not json " + newID())))
+		res, err := invokeBatch(stk, "media", batch(rawData(msgID(), enc, bodyPlain)), "eventbridge-raw", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].Outcome != pipeline.DeadLettered || res[0].Code != string(apierr.MalformedJSON) {
+			t.Fatalf("result %+v, want dead-lettered MalformedJSON", res[0])
+		}
+		if l, _ := letter(t, stk, "media", "eventbridge-raw", enc); l.Code != string(apierr.MalformedJSON) {
+			t.Fatalf("letter code %q", l.Code)
+		}
+	})
+
+	t.Run("MNS topic notification with a wrong MessageMD5", func(t *testing.T) {
+		t.Parallel()
+		id := newID()
+		body := vodUpload(id)
+		n := topicNotification(msgID(), body, false)
+		n = bytes.Replace(n, []byte(`"MessageMD5":"`+upperMD5(string(body))+`"`), []byte(`"MessageMD5":"`+upperMD5("something else")+`"`), 1)
+		res, err := invokeBatch(stk, "upload", n, "mns-topic", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].Outcome != pipeline.DeadLettered || res[0].Code != string(apierr.InvalidField) {
+			t.Fatalf("result %+v, want dead-lettered InvalidField", res[0])
+		}
+		if l, _ := letter(t, stk, "upload", "mns-topic", n); l.Code != string(apierr.InvalidField) || !strings.Contains(l.Reason, "MessageMD5") {
+			t.Fatalf("letter code %q reason %q", l.Code, l.Reason)
+		}
+		checkNoState(t, stk, id)
+	})
+
+	t.Run("oversized body", func(t *testing.T) {
+		t.Parallel()
+		id := newID()
+		body := []byte(fmt.Sprintf(`{"EventType":"FileUploadComplete","EventTime":"2024-06-01T08:00:00Z","VideoId":%q,"Status":"success","Extend":"%s"}`,
+			id, strings.Repeat("x", callback.MaxBodySize)))
+		if len(body) <= callback.MaxBodySize {
+			t.Fatal("body not oversized")
+		}
+		h := signedHeaders(stk, "upload", signature.VOD, localstack.LocalVODKey)
+		expectHTTPDeadLetter(t, "upload", body, h, http.StatusRequestEntityTooLarge, apierr.PayloadTooLarge, true)
+		checkNoState(t, stk, id)
+	})
+
+	t.Run("wrong signature", func(t *testing.T) {
+		t.Parallel()
+		id := newID()
+		h := signedHeaders(stk, "upload", signature.VOD, "not-the-key")
+		expectHTTPDeadLetter(t, "upload", vodUpload(id), h, http.StatusUnauthorized, apierr.SignatureMismatch, false)
+		checkNoState(t, stk, id)
+
+		// Signed for another function's URL.
+		body := withID(t, readSeed(t, "ims-register-media-complete.json"), "71151b80f2d471ecb21b472190a9****", id)
+		h = signedHeaders(stk, "transcode", signature.IMS, localstack.LocalIMSKey)
+		expectHTTPDeadLetter(t, "media", body, h, http.StatusUnauthorized, apierr.SignatureMismatch, false)
+
+		// Signed ten minutes ago.
+		ts := time.Now().Add(-10 * time.Minute).Unix()
+		sig := signature.VOD.Sign(stk.URL+"/upload", ts, localstack.LocalVODKey)
+		rememberSecret(sig)
+		h = http.Header{"X-Vod-Timestamp": {strconv.FormatInt(ts, 10)}, "X-Vod-Signature": {sig}}
+		body = append(vodUpload(id), '\n')
+		expectHTTPDeadLetter(t, "upload", body, h, http.StatusUnauthorized, apierr.RequestExpired, false)
+		checkNoState(t, stk, id)
+	})
+
+	t.Run("EventBridge batch with good and bad messages", func(t *testing.T) {
+		t.Parallel()
+		idA, idB := newID(), newID()
+		goodA := withID(t, readSeed(t, "ims-file-upload-complete.json"), "c321b3a0041a71eda1590674a2ce****", idA)
+		goodB := withID(t, readSeed(t, "vod-file-upload-complete.json"), "7a1c2e80ea1f71eda2b5f7e4d3c1****", idB)
+		noBody := []byte(`{"id":"` + strings.ToLower(randHex(8)) + `","specversion":"1.0","type":"mns:Queue:SendMessage","data":{"requestId":"R","messageId":"` + msgID() + `"}}`)
+		number := []byte(`42`)
+		badID := vodUpload("../" + newID())
+		live := []byte(`{"domain":"live.example.com","app":"liveApp","stream":"` + newID() + `","event":"record_started"}`)
+		payload := batch(
+			cloudEvent(msgID(), goodA, bodyPlain),
+			noBody,
+			number,
+			cloudEvent(msgID(), goodB, bodyBase64),
+			cloudEvent(msgID(), badID, bodyPlain),
+			cloudEvent(msgID(), live, bodyPlain),
+		)
+		r := mustInvoke(t, stk, "upload", payload)
+		if r.Header.Get("X-Fc-Error-Type") != "" {
+			t.Fatalf("a batch with only permanent failures must not fail the invocation: %s", r.Body)
+		}
+		sum := mustSummary(t, r)
+		want := []struct {
+			outcome pipeline.Outcome
+			code    apierr.Code
+		}{
+			{pipeline.Applied, ""}, {pipeline.DeadLettered, apierr.MissingField}, {pipeline.DeadLettered, apierr.MalformedJSON},
+			{pipeline.Applied, ""}, {pipeline.DeadLettered, apierr.InvalidId}, {pipeline.DeadLettered, apierr.WrongFamily},
+		}
+		if sum.Trigger != "eventbridge-mns" || len(sum.Results) != len(want) {
+			t.Fatalf("summary %s", r.Body)
+		}
+		for i, w := range want {
+			if g := sum.Results[i]; g.Index != i || g.Outcome != w.outcome || g.Code != string(w.code) {
+				t.Errorf("result %d: %+v, want %s %s", i, g, w.outcome, w.code)
+			}
+		}
+		checkState(t, stk, idA, fold(t, goodA))
+		checkState(t, stk, idB, fold(t, goodB))
+		for _, c := range []struct {
+			body []byte
+			code apierr.Code
+		}{{noBody, apierr.MissingField}, {number, apierr.MalformedJSON}, {badID, apierr.InvalidId}, {live, apierr.WrongFamily}} {
+			if l, _ := letter(t, stk, "upload", "eventbridge-mns", c.body); l.Code != string(c.code) {
+				t.Errorf("letter of %s: code %q, want %s", c.body, l.Code, c.code)
+			}
+		}
+		noLetter(t, stk, "upload", "eventbridge-mns", goodA)
+		noLetter(t, stk, "upload", "eventbridge-mns", goodB)
+	})
+
+	t.Run("Live event to the upload function", func(t *testing.T) {
+		t.Parallel()
+		live := []byte(`{"domain":"live.example.com","app":"liveApp","stream":"` + newID() + `","uri":"record/a.m3u8","duration":12.5,"start_time":1717228800,"stop_time":1717228812}`)
+		sum := mustSummary(t, mustInvoke(t, stk, "upload", live))
+		if sum.Trigger != "bare" || len(sum.Results) != 1 || sum.Results[0].Outcome != pipeline.DeadLettered || sum.Results[0].Code != string(apierr.WrongFamily) {
+			t.Fatalf("summary %+v, want one dead-lettered WrongFamily", sum)
+		}
+		if l, _ := letter(t, stk, "upload", "bare", live); l.Code != string(apierr.WrongFamily) || !l.Verified {
+			t.Fatalf("letter code %q verified %v", l.Code, l.Verified)
+		}
+		// Over HTTP, signed by Live.
+		h := signedHeaders(stk, "upload", signature.Live, localstack.LocalLiveKey)
+		expectHTTPDeadLetter(t, "upload", live, h, http.StatusUnprocessableEntity, apierr.WrongFamily, true)
+	})
+}
+
+// findLetter returns the letter fn kept for the invocation requestID (for
+// letters whose key the test cannot compute, because the front door built
+// the body they hold), with its raw JSON.
+func findLetter(t *testing.T, s *localstack.Stack, fn, requestID string) (*deadletter.Letter, []byte) {
+	t.Helper()
+	dl := deadletter.New(s.Client, s.Prefix, fn)
+	keys, err := listKeys(ctxT(t), s.Client, dl.Prefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		raw := getObject(t, s, k)
+		var l deadletter.Letter
+		if err := json.Unmarshal(raw, &l); err != nil {
+			t.Fatalf("letter %s: %v", k, err)
+		}
+		if l.RequestID == requestID {
+			return &l, raw
+		}
+	}
+	t.Fatalf("no dead letter of %s for request %s among %d", fn, requestID, len(keys))
+	return nil, nil
+}
+
+// TestDeadLetterOfUnusableHTTPEventHidesSignature: when an HTTP trigger
+// event cannot be unwrapped (an empty body, or a body flagged base64 that
+// is not), the delivery is dead-lettered and answered 400. Its letter must
+// keep the request's headers WITHOUT secret values, like every other HTTP
+// letter: the callback signature is an MD5 over the signing key.
+func TestDeadLetterOfUnusableHTTPEventHidesSignature(t *testing.T) {
+	t.Parallel()
+
+	t.Run("empty body", func(t *testing.T) {
+		t.Parallel()
+		h := signedHeaders(stk, "upload", signature.VOD, localstack.LocalVODKey)
+		sig := h.Get("X-Vod-Signature")
+		r := mustPostHTTP(t, stk, "upload", nil, h)
+		if b := mustHTTPBody(t, r); r.Status != http.StatusBadRequest || b.Outcome != pipeline.DeadLettered || b.Code != string(apierr.MissingField) {
+			t.Fatalf("empty signed callback: %d %s", r.Status, r.Body)
+		}
+		l, raw := findLetter(t, stk, "upload", r.RequestID)
+		if l.Code != string(apierr.MissingField) || l.Trigger != "http" {
+			t.Fatalf("letter code %q trigger %q", l.Code, l.Trigger)
+		}
+		checkRedacted(t, l, signature.VOD, h.Get("X-Vod-Timestamp"))
+		if bytes.Contains(raw, []byte(sig)) {
+			t.Errorf("the dead letter of an empty signed callback holds the X-VOD-SIGNATURE value %s in clear (body/bodyText hold the whole HTTP trigger event, headers unredacted):\n%s", sig, raw)
+		}
+	})
+
+	t.Run("body flagged base64 that is not", func(t *testing.T) {
+		t.Parallel()
+		h := signedHeaders(stk, "media", signature.IMS, localstack.LocalIMSKey)
+		sig := h.Get("X-Ice-Signature")
+		ev := httpEvent("media", []byte("%%% not base64 "+newID()), h, false)
+		ev = bytes.Replace(ev, []byte(`"isBase64Encoded":false`), []byte(`"isBase64Encoded":true`), 1)
+		r := mustInvoke(t, stk, "media", ev)
+		if !bytes.Contains(r.Body, []byte(`"statusCode":400`)) {
+			t.Fatalf("answer %s", r.Body)
+		}
+		l, raw := letter(t, stk, "media", "http", ev)
+		if l.Code != string(apierr.InvalidField) {
+			t.Fatalf("letter code %q", l.Code)
+		}
+		checkRedacted(t, l, signature.IMS, h.Get("X-Ice-Timestamp"))
+		if bytes.Contains(raw, []byte(sig)) {
+			t.Errorf("the dead letter of an HTTP event with a bad base64 body holds the X-ICE-SIGNATURE value %s in clear", sig)
+		}
+	})
+}

@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"net/http"
+	"testing"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/callback"
+	"mediastate/shared/pipeline"
+)
+
+// functionFor is the function meant for an event family; events of types
+// no function is meant for (SnapshotComplete) go to media.
+func functionFor(f callback.Family) string {
+	switch f {
+	case callback.FamilyUpload, callback.FamilyMedia, callback.FamilyTranscode, callback.FamilyEditing:
+		return string(f)
+	}
+	return "media"
+}
+
+// TestSeedFixturesInEveryShape delivers every VOD and IMS seed body, under
+// a MediaId of its own, in every envelope a function can receive it in:
+// the state stored must be byte for byte the in-process fold of that one
+// event, and a redelivery in the same envelope is a duplicate that writes
+// nothing.
+func TestSeedFixturesInEveryShape(t *testing.T) {
+	t.Parallel()
+	for _, sd := range seeds(t) {
+		for _, sh := range applyingShapes {
+			t.Run(sd.name+"/"+sh.name, func(t *testing.T) {
+				t.Parallel()
+				id := newID()
+				body := withID(t, sd.body, sd.ev.ID, id)
+				ev := mustDecode(t, body)
+				want := fold(t, body)
+				fn := functionFor(ev.Family)
+
+				res, err := sh.send(stk, fn, [][]byte{body})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := res[0]
+				if r.Outcome != pipeline.Applied || r.EventID != ev.EventID || r.ID != id || r.Version != 1 || r.Code != "" {
+					t.Fatalf("first delivery: %+v, want applied %s of %s as version 1", r, ev.EventID, id)
+				}
+				if r.Status != 0 && r.Status != http.StatusOK {
+					t.Fatalf("first delivery answered HTTP %d", r.Status)
+				}
+				checkState(t, stk, id, want)
+
+				res, err = sh.send(stk, fn, [][]byte{body})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r = res[0]
+				if r.Outcome != pipeline.Duplicate || r.EventID != ev.EventID || r.Version != 1 {
+					t.Fatalf("redelivery: %+v, want duplicate at version 1", r)
+				}
+				if r.Status != 0 && r.Status != http.StatusOK {
+					t.Fatalf("redelivery answered HTTP %d", r.Status)
+				}
+				if keys := checkState(t, stk, id, want); len(keys) != 1 {
+					t.Fatalf("redelivery wrote a version: %v", keys)
+				}
+			})
+		}
+	}
+}
+
+// TestSeedFixturesUnsignedHTTP posts every seed body to its function's HTTP
+// trigger without a signature: 401, the delivery is dead-lettered
+// (unverified, with the raw body), and no state is written.
+func TestSeedFixturesUnsignedHTTP(t *testing.T) {
+	t.Parallel()
+	for _, sd := range seeds(t) {
+		t.Run(sd.name, func(t *testing.T) {
+			t.Parallel()
+			id := newID()
+			body := withID(t, sd.body, sd.ev.ID, id)
+			fn := functionFor(sd.ev.Family)
+			r := mustPostHTTP(t, stk, fn, body, http.Header{"Content-Type": {"application/json"}})
+			if r.Status != http.StatusUnauthorized {
+				t.Fatalf("unsigned callback answered %d: %s", r.Status, r.Body)
+			}
+			b := mustHTTPBody(t, r)
+			if b.Outcome != pipeline.DeadLettered || b.Code != string(apierr.MissingSignature) || b.Message == "" {
+				t.Fatalf("unsigned callback: %+v, want dead-lettered MissingSignature", b)
+			}
+			l, _ := letter(t, stk, fn, "http", body)
+			if l.Verified || l.Code != string(apierr.MissingSignature) || l.Reason == "" {
+				t.Fatalf("letter: verified %v code %q reason %q; want unverified MissingSignature", l.Verified, l.Code, l.Reason)
+			}
+			if l.Method != http.MethodPost || l.Path != "/"+fn || l.RequestID != r.RequestID || l.BodyText != string(body) {
+				t.Fatalf("letter: method %q path %q requestId %q (answer's %q), bodyText %d bytes", l.Method, l.Path, l.RequestID, r.RequestID, len(l.BodyText))
+			}
+			if l.Headers.Get("Content-Type") != "application/json" {
+				t.Fatalf("letter headers %v lack the request's Content-Type", l.Headers)
+			}
+			checkNoState(t, stk, id)
+		})
+	}
+}
