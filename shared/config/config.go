@@ -18,7 +18,9 @@
 //	IMS_ANSWER_BUDGET     default 2500ms (IMS gives up after 3 s)
 //	LIVE_ANSWER_BUDGET    default 4s
 //	STATE_CACHE_TTL       default 5m; STATE_CACHE_SIZE default 4096
-//	QUERY_TOKEN           liverecordquery only: bearer token required locally
+//	QUERY_TOKEN           liverecordquery only: bearer token callers must send
+//	QUERY_AUTH            liverecordquery only: "token" (default) or "function" (trust the HTTP trigger's authType function)
+//	LIVE_DEDUP_WINDOW     liverecord only: a body received again within this time is a retry; default 5m, at most 1h
 //
 // OSS credentials come from the function role in FC (per invocation); when
 // run elsewhere, from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and the
@@ -49,11 +51,18 @@ type Config struct {
 	Verifiers []*signature.Verifier
 	MaxSkew   time.Duration
 	// AnswerBudget is how long an HTTP sender waits, by scheme name.
-	AnswerBudget  map[string]time.Duration
-	CacheTTL      time.Duration
-	CacheSize     int
-	QueryToken    string
-	SecretsLoaded []string // names of the secret variables set, for the start-up log (never values)
+	AnswerBudget map[string]time.Duration
+	CacheTTL     time.Duration
+	CacheSize    int
+	QueryToken   string
+	// QueryAuth is "token" or "function" (liverecordquery).
+	QueryAuth string
+	// LiveCallbackURL is LIVE_CALLBACK_URL, also without keys (the
+	// NotifyUrl of Live notify records).
+	LiveCallbackURL string
+	// LiveDedupWindow is LIVE_DEDUP_WINDOW; 0 means the default.
+	LiveDedupWindow time.Duration
+	SecretsLoaded   []string // names of the secret variables set, for the start-up log (never values)
 }
 
 // Getenv is the lookup Load uses; os.Getenv by default.
@@ -159,6 +168,22 @@ func load(getenv Getenv, http bool) (*Config, error) {
 		} else {
 			c.CacheSize = n
 		}
+	}
+	c.LiveCallbackURL = get("LIVE_CALLBACK_URL")
+	if v := get("LIVE_DEDUP_WINDOW"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d < time.Second || d > time.Hour {
+			bad("LIVE_DEDUP_WINDOW", "want a duration from 1s to 1h, got %q", v)
+		} else {
+			c.LiveDedupWindow = d
+		}
+	}
+	switch a := strings.ToLower(get("QUERY_AUTH")); a {
+	case "", "token":
+		c.QueryAuth = "token"
+	case "function":
+		c.QueryAuth = "function"
+	default:
+		bad("QUERY_AUTH", "want \"token\" or \"function\", got %q", a)
 	}
 	c.QueryToken = get("QUERY_TOKEN")
 	if c.QueryToken != "" {

@@ -51,6 +51,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{append(base, "CALLBACK_AUTH", "off", "SIGNATURE_MAX_SKEW", "soon"), "SIGNATURE_MAX_SKEW"},
 		{append(base, "CALLBACK_AUTH", "off", "STATE_CACHE_TTL", "1h"), "STATE_CACHE_TTL: at most 10m"},
 		{append(base, "CALLBACK_AUTH", "off", "STATE_PREFIX", "../x"), "STATE_PREFIX"},
+		{append(base, "CALLBACK_AUTH", "off", "LIVE_DEDUP_WINDOW", "2h"), "LIVE_DEDUP_WINDOW"},
+		{append(base, "CALLBACK_AUTH", "off", "QUERY_AUTH", "open"), "QUERY_AUTH: want"},
 	}
 	for _, tc := range tests {
 		_, err := Load(env(tc.env...))

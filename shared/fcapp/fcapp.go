@@ -46,6 +46,13 @@ type Spec struct {
 	// Core, when set, replaces the default core handler
 	// (pipeline.Apply(applier, Families...)); it receives the applier.
 	Core func(env *Env, a pipeline.Applier) pipeline.Handler
+	// Extend, when set, adds middlewares to the standard pipeline
+	//
+	//	Log, Recover, <outer...>, DeadLetter | Budget, Ready, Verify, <inner...> | core
+	//
+	// outer ones see every delivery and its final result (dead letter
+	// included); inner ones only deliveries that passed verification.
+	Extend func(env *Env) (outer, inner []pipeline.Middleware, err error)
 }
 
 // App is a configured function.
@@ -101,10 +108,18 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	if spec.Core != nil {
 		core = spec.Core(env, applier)
 	}
+	var extraOuter, extraInner []pipeline.Middleware
+	if spec.Extend != nil {
+		if extraOuter, extraInner, err = spec.Extend(env); err != nil {
+			return nil, fmt.Errorf("%s: %w", spec.Name, err)
+		}
+	}
 	dl := deadletter.New(b, cfg.Prefix, spec.Name)
-	outer := []pipeline.Middleware{pipeline.Log(logger, spec.Name, RequestID), pipeline.Recover(), pipeline.DeadLetter(dl, RequestID)}
 	app := &App{spec: spec, env: env, creds: creds, dl: dl}
-	inner := []pipeline.Middleware{pipeline.Budget(cfg.AnswerBudget), pipeline.Ready(app.checkReady), pipeline.Verify(set, cfg.AuthOff)}
+	outer := append(append([]pipeline.Middleware{pipeline.Log(logger, spec.Name, RequestID), pipeline.Recover()}, extraOuter...),
+		pipeline.DeadLetter(dl, RequestID))
+	inner := append([]pipeline.Middleware{pipeline.Budget(cfg.AnswerBudget), pipeline.Ready(app.checkReady), pipeline.Verify(set, cfg.AuthOff)},
+		extraInner...)
 	app.invoker = pipeline.NewInvoker(core, outer, inner)
 
 	schemes := []string{}

@@ -42,6 +42,14 @@ func TestNewLiveConfig(t *testing.T) {
 			t.Errorf("LIVE_DEDUP_WINDOW=%s: %v, want InvalidConfig", bad, err)
 		}
 	}
+	// A versioned bucket is refused (create-only writes would not be).
+	venv := osstest.Start(t)
+	if err := venv.Server.SetVersioning(osstest.Bucket, "Enabled"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLive(liveEnv(venv, nil), quiet); !apierr.Is(err, apierr.InvalidConfig) {
+		t.Errorf("versioned bucket: %v, want InvalidConfig", err)
+	}
 	// Like every callback function it refuses to run without a key.
 	if _, err := NewLive(liveEnv(env, map[string]string{"LIVE_CALLBACK_KEYS": ""}), quiet); !apierr.Is(err, apierr.InvalidConfig) {
 		t.Errorf("no key: %v", err)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
@@ -57,13 +56,7 @@ func NewLiveQuery(getenv config.Getenv, logger *slog.Logger) (*LiveQuery, error)
 		return nil, err
 	}
 	auth := describe.Auth{Token: cfg.QueryToken}
-	switch mode := strings.ToLower(strings.TrimSpace(getenv("QUERY_AUTH"))); mode {
-	case "", "token":
-	case "function":
-		auth.Platform = true
-	default:
-		return nil, apierr.New(apierr.InvalidConfig, "invalid configuration: QUERY_AUTH: want \"token\" or \"function\", got %q", mode)
-	}
+	auth.Platform = cfg.QueryAuth == "function"
 	creds := ossx.NewCredentials(ossx.Key{AccessKeyID: getenv("OSS_ACCESS_KEY_ID"), AccessKeySecret: getenv("OSS_ACCESS_KEY_SECRET"),
 		SecurityToken: getenv("OSS_SESSION_TOKEN")})
 	b, err := ossx.New(ossx.Config{Endpoint: cfg.Endpoint, Bucket: cfg.Bucket, Region: cfg.Region, Credentials: creds})

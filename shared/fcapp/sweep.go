@@ -11,22 +11,27 @@ import (
 // SweepReport is the sweep function's answer.
 type SweepReport struct {
 	Media      statestore.SweepStats `json:"media"`
+	Live       statestore.SweepStats `json:"live"`
 	DurationMs int64                 `json:"durationMs"`
 }
 
-// Sweep deletes old versions of every media state (statestore.Sweep with
-// its defaults: keep the newest 2, delete only versions whose successor is
-// older than an hour).
+// Sweep deletes old versions of every media state and every Live stream
+// state (statestore.Sweep with its defaults: keep the newest 2, delete only
+// versions whose successor is older than an hour).
 func Sweep(ctx context.Context, env *Env) (any, error) {
 	start := time.Now()
 	s, err := media.NewStore(env.Bucket, env.Config.Prefix, statestore.Options{CacheSize: 1})
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.Sweep(ctx, statestore.SweepOptions{})
-	rep := SweepReport{Media: st, DurationMs: time.Since(start).Milliseconds()}
-	env.Logger.Info("sweep", "function", env.Name, "ids", st.IDs, "versions", st.Versions, "deleted", st.Deleted,
-		"durationMs", rep.DurationMs, "error", errString(err))
+	var rep SweepReport
+	rep.Media, err = s.Sweep(ctx, statestore.SweepOptions{})
+	if err == nil {
+		rep.Live, err = SweepLive(ctx, env)
+	}
+	rep.DurationMs = time.Since(start).Milliseconds()
+	env.Logger.Info("sweep", "function", env.Name, "ids", rep.Media.IDs+rep.Live.IDs, "versions", rep.Media.Versions+rep.Live.Versions,
+		"deleted", rep.Media.Deleted+rep.Live.Deleted, "durationMs", rep.DurationMs, "error", errString(err))
 	return rep, err
 }
 

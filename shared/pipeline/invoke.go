@@ -66,7 +66,9 @@ type Summary struct {
 	Results []ItemSummary `json:"results"`
 }
 
-func summarize(d *trigger.Delivery, r *Result) ItemSummary {
+// Summarize returns the line that answers delivery d with result r: the
+// whole body of an HTTP answer, one item of a batch answer.
+func Summarize(d *trigger.Delivery, r *Result) ItemSummary {
 	s := ItemSummary{Index: d.Index, DeliveryID: d.DeliveryID, Outcome: r.Outcome, Version: r.Store.Version}
 	if e := r.Event; e != nil {
 		s.EventType, s.ID, s.EventID = e.Type, e.ID, e.EventID
@@ -91,7 +93,7 @@ func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 	if err != nil {
 		d := &trigger.Delivery{Body: payload}
 		r := iv.Reject(ctx, d, err)
-		sum := Summary{Trigger: "invocation", Results: []ItemSummary{summarize(d, r)}}
+		sum := Summary{Trigger: "invocation", Results: []ItemSummary{Summarize(d, r)}}
 		if r.Outcome == Retry {
 			return sum, fmt.Errorf("invocation payload could not be kept after %v: %w", err, r.Err)
 		}
@@ -116,7 +118,7 @@ func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 		} else {
 			r = iv.Handle(ctx, it.Delivery)
 		}
-		s := summarize(it.Delivery, r)
+		s := Summarize(it.Delivery, r)
 		sum.Results = append(sum.Results, s)
 		if r.Outcome == Retry {
 			retry = append(retry, fmt.Sprintf("#%d %s: %s", s.Index, s.Code, s.Message))
@@ -132,7 +134,7 @@ func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 // httpAnswer answers an HTTP trigger delivery: the same summary a batch
 // item gets, as the JSON body of the status the outcome calls for.
 func httpAnswer(d *trigger.Delivery, r *Result) trigger.HTTPResponse {
-	resp := trigger.JSONResponse(r.StatusCode(), summarize(d, r))
+	resp := trigger.JSONResponse(r.StatusCode(), Summarize(d, r))
 	if r.Outcome == Retry {
 		resp.Headers["Retry-After"] = "1"
 	}

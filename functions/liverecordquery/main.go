@@ -1,0 +1,8 @@
+// Command liverecordquery is the HTTP FC function that answers
+// DescribeLiveRecordNotifyRecords over the records kept by liverecord
+// (package live/describe).
+package main
+
+import "mediastate/shared/fcapp"
+
+func main() { fcapp.MainLiveQuery() }

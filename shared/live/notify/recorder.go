@@ -1,0 +1,205 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/callback"
+	"mediastate/shared/live"
+	"mediastate/shared/pipeline"
+	"mediastate/shared/redact"
+	"mediastate/shared/trigger"
+)
+
+// Recorder records every delivery of the liverecord function whose body
+// names a valid Live domain. It is two pipeline middlewares:
+//
+//	Log, Recover, Middleware, DeadLetter | Budget, Ready, Verify, Claimer | decode + apply
+//
+// Middleware sits outside the dead-letter middleware, so that it sees the
+// final outcome, and outside signature verification, so that refused
+// deliveries are recorded too; after the delivery is handled it writes the
+// record with the answer. Claimer sits after verification: it claims the
+// delivery's occurrence (Store.Claim) and puts it in the context
+// (live.WithOccurrence) for the stream state.
+//
+// A delivery refused before it reached Claimer (a bad or missing
+// signature, an unusable envelope) gets its occurrence in a namespace of
+// its own (RefusedID), so that an unauthenticated request can never take
+// over the occurrence of a genuine callback with the same body: neither its
+// record (the first recorded outcome wins) nor its receive time (which
+// orders status events).
+//
+// A failure to claim or to record turns the delivery into a Retry (503, or
+// the batch is redelivered): the record is never silently missing for a
+// delivery answered 200. Retry outcomes are not recorded.
+type Recorder struct {
+	Store *Store
+	// NotifyURL is the callback URL configured (LIVE_CALLBACK_URL).
+	NotifyURL string
+}
+
+// RefusedID is the occurrence id of a delivery with content id eventID
+// that was refused before processing (see Recorder).
+func RefusedID(eventID string) string { return "u" + eventID }
+
+// slot carries a delivery's target from Middleware to Claimer, and its
+// occurrence back.
+type slot struct {
+	target  Target
+	eventID string
+	occ     live.Occurrence
+}
+
+type slotKey struct{}
+
+// Middleware returns the outer middleware (see Recorder).
+func (rc *Recorder) Middleware() pipeline.Middleware {
+	return func(next pipeline.Handler) pipeline.Handler {
+		return func(ctx context.Context, d *trigger.Delivery) *pipeline.Result {
+			tg, ok := Extract(d.Body)
+			if !ok {
+				return next(ctx, d)
+			}
+			eventID, err := callback.Identity(d.Body)
+			if err != nil {
+				return next(ctx, d) // unreachable: Extract accepts JSON objects within MaxBodySize only
+			}
+			sl := &slot{target: tg, eventID: eventID}
+			r := next(context.WithValue(ctx, slotKey{}, sl), d)
+			if r.Outcome == pipeline.Retry {
+				return r
+			}
+			occ := sl.occ
+			if occ.IsZero() {
+				if occ, err = rc.Store.Claim(ctx, tg.Domain, RefusedID(eventID)); err != nil {
+					r.Err = apierr.Transient(apierr.StorageUnavailable, err, "the callback was refused (%s) but its notify record could not be written", r.Outcome)
+					r.Outcome = pipeline.Retry
+					return r
+				}
+			}
+			if _, err := rc.Store.Put(ctx, occ, rc.record(d, r, tg)); err != nil {
+				r.Err = apierr.Transient(apierr.StorageUnavailable, err, "the callback was processed (%s) but its notify record could not be written", r.Outcome)
+				r.Outcome = pipeline.Retry
+			}
+			return r
+		}
+	}
+}
+
+// Claimer returns the inner middleware (see Recorder). Outside Middleware
+// it passes deliveries on untouched.
+func (rc *Recorder) Claimer() pipeline.Middleware {
+	return func(next pipeline.Handler) pipeline.Handler {
+		return func(ctx context.Context, d *trigger.Delivery) *pipeline.Result {
+			sl, _ := ctx.Value(slotKey{}).(*slot)
+			if sl == nil {
+				return next(ctx, d)
+			}
+			occ, err := rc.Store.Claim(ctx, sl.target.Domain, sl.eventID)
+			if err != nil {
+				return &pipeline.Result{Outcome: pipeline.Retry, Err: err}
+			}
+			sl.occ = occ
+			return next(live.WithOccurrence(ctx, occ), d)
+		}
+	}
+}
+
+// record builds the record of a delivery and its result.
+func (rc *Recorder) record(d *trigger.Delivery, r *pipeline.Result, tg Target) Record {
+	rec := Record{AppName: tg.App, DomainName: tg.Domain, StreamName: tg.Stream, NotifyType: tg.Type,
+		NotifyContent: string(d.Body), NotifyUrl: rc.NotifyURL, NotifyHeader: HeaderJSON(d.Headers),
+		NotifyResponse: string(AnswerBody(d, r)), NotifyResult: ResultSuccess, Description: "success"}
+	if r.Event != nil && r.Event.Type != "" {
+		rec.NotifyType = r.Event.Type
+	}
+	if r.Outcome != pipeline.Applied && r.Outcome != pipeline.Duplicate {
+		rec.NotifyResult = ResultFailed
+		rec.Description = string(apierr.CodeOf(r.Err)) + ": " + apierr.MessageOf(r.Err)
+	}
+	return rec
+}
+
+// Target is what a Live callback body says it is about, read leniently so
+// that malformed callbacks can be recorded too.
+type Target struct {
+	Domain, App, Stream string
+	// Type is the "event" value, or file_created when there is none but a
+	// uri; "" otherwise.
+	Type string
+}
+
+// Extract reads the domain, app, stream and type of a Live callback body.
+// ok is false when the body is no JSON object of at most
+// callback.MaxBodySize bytes, has an EventType (a VOD or IMS event), or has
+// no domain that is a valid id (callback.ValidateID): such deliveries are
+// not recorded. Keys match in any case, as in callback.Decode; values that
+// are not strings are taken as their JSON text.
+func Extract(body []byte) (Target, bool) {
+	t := bytes.TrimLeft(body, " \t\r\n")
+	if len(body) > callback.MaxBodySize || len(t) == 0 || t[0] != '{' {
+		return Target{}, false
+	}
+	var f struct {
+		EventType json.RawMessage `json:"EventType"`
+		Domain    json.RawMessage `json:"domain"`
+		App       json.RawMessage `json:"app"`
+		Stream    json.RawMessage `json:"stream"`
+		Event     json.RawMessage `json:"event"`
+		URI       json.RawMessage `json:"uri"`
+	}
+	if json.Unmarshal(body, &f) != nil || f.EventType != nil {
+		return Target{}, false
+	}
+	tg := Target{Domain: text(f.Domain), App: text(f.App), Stream: text(f.Stream), Type: text(f.Event)}
+	if callback.ValidateID("domain", tg.Domain) != nil {
+		return Target{}, false
+	}
+	if tg.Type == "" && text(f.URI) != "" {
+		tg.Type = "file_created"
+	}
+	return tg, true
+}
+
+// text returns a JSON string's value, or the text of another JSON scalar;
+// "" for null, objects and arrays.
+func text(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] == '{' || raw[0] == '[' || string(raw) == "null" {
+		return ""
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+		return s
+	}
+	return string(raw)
+}
+
+// HeaderJSON renders request headers as NotifyHeader: secrets redacted
+// (package redact), an indented JSON object of arrays with sorted names,
+// like the API's example; "{}" when there are none.
+func HeaderJSON(h http.Header) string {
+	if len(h) == 0 {
+		return "{}"
+	}
+	b, err := json.MarshalIndent(redact.Headers(h), "", "  ")
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// AnswerBody returns the JSON body the pipeline answers d with when its
+// result is r: pipeline.Summarize, which is the whole body of an HTTP
+// answer and the delivery's line in the answer to an MNS batch.
+func AnswerBody(d *trigger.Delivery, r *pipeline.Result) []byte {
+	b, _ := json.Marshal(pipeline.Summarize(d, r)) // strings and numbers only: cannot fail
+	return b
+}

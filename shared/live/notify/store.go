@@ -1,0 +1,388 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"mediastate/shared/apierr"
+	"mediastate/shared/callback"
+	"mediastate/shared/live"
+	"mediastate/shared/ossx"
+	"mediastate/shared/retry"
+)
+
+// DefaultDedupWindow is how long after its first reception a callback body
+// received again counts as a retry of the same callback.
+const DefaultDedupWindow = 5 * time.Minute
+
+// MaxDedupWindow bounds Options.DedupWindow.
+const MaxDedupWindow = time.Hour
+
+// Options configure a Store.
+type Options struct {
+	// DedupWindow: see DefaultDedupWindow, the default. At most
+	// MaxDedupWindow.
+	DedupWindow time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Retry is the policy for transient write failures; zero = retry.Default.
+	Retry retry.Policy
+	// GetConcurrency bounds the parallel GETs of a query page; default 16.
+	GetConcurrency int
+}
+
+// Store keeps the records of one project prefix. It is safe for
+// concurrent use.
+type Store struct {
+	b      *ossx.Bucket
+	k      keys
+	window time.Duration
+	now    func() time.Time
+	retry  retry.Policy
+	par    int
+}
+
+// KeyPrefix returns the key prefix of the records under the project prefix.
+func KeyPrefix(prefix string) string { return prefix + "live/records/" }
+
+// NewStore returns the record store under the project prefix (ending in
+// "/" or empty).
+func NewStore(b *ossx.Bucket, prefix string, o Options) (*Store, error) {
+	if o.DedupWindow == 0 {
+		o.DedupWindow = DefaultDedupWindow
+	}
+	if o.DedupWindow < 0 || o.DedupWindow > MaxDedupWindow {
+		return nil, apierr.New(apierr.InvalidConfig, "notify: dedup window %v is not within (0, %v]", o.DedupWindow, MaxDedupWindow)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Retry == (retry.Policy{}) {
+		o.Retry = retry.Default
+	}
+	if o.GetConcurrency <= 0 {
+		o.GetConcurrency = 16
+	}
+	return &Store{b: b, k: keys{prefix: KeyPrefix(prefix)}, window: o.DedupWindow, now: o.Now, retry: o.Retry, par: o.GetConcurrency}, nil
+}
+
+// Prefix returns the key prefix of the records.
+func (s *Store) Prefix() string { return s.k.prefix }
+
+// claimDoc is the body of a claim object.
+type claimDoc struct {
+	EventID      string `json:"eventId"`
+	Seq          uint64 `json:"seq"`
+	ReceivedAtMs int64  `json:"receivedAtMs"`
+}
+
+// Claim returns the occurrence a delivery of the body with content id
+// eventID, about domain, received now, belongs to: the newest occurrence
+// of that body when it was first received less than the dedup window ago,
+// otherwise a new one, created create-only so that concurrent deliveries
+// agree. A body never seen costs one PUT; a repeat costs a LIST and a GET
+// more (and a PUT when it starts a new occurrence). Errors are transient.
+func (s *Store) Claim(ctx context.Context, domain, eventID string) (live.Occurrence, error) {
+	if err := checkNames(domain, eventID); err != nil {
+		return live.Occurrence{}, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	seq := uint64(1)
+	for attempt := 0; attempt < 8; attempt++ {
+		occ := live.Occurrence{Domain: domain, EventID: eventID, Seq: seq, ReceivedAt: now}
+		err := s.create(ctx, s.k.claim(domain, eventID, seq), claimDoc{EventID: eventID, Seq: seq, ReceivedAtMs: now.UnixMilli()})
+		if err == nil {
+			return occ, nil
+		}
+		if !errors.Is(err, ossx.ErrExists) {
+			return live.Occurrence{}, err
+		}
+		newest, err := s.newestSeq(ctx, domain, eventID)
+		if err != nil {
+			return live.Occurrence{}, err
+		}
+		if newest >= 1 {
+			got, found, err := s.readClaim(ctx, domain, eventID, newest)
+			if err != nil {
+				return live.Occurrence{}, err
+			}
+			if found && absDuration(now.Sub(got.ReceivedAt)) < s.window {
+				return got, nil
+			}
+		}
+		seq = max(newest, seq) + 1
+	}
+	return live.Occurrence{}, apierr.Transient(apierr.Conflict, nil, "claim of %s in %s: too many concurrent occurrences", eventID, domain)
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// newestSeq returns the highest occurrence number of a body, 0 for none.
+func (s *Store) newestSeq(ctx context.Context, domain, eventID string) (uint64, error) {
+	prefix := s.k.occurrences(domain, eventID)
+	page, err := s.b.List(ctx, ossx.ListOptions{Prefix: prefix, MaxKeys: 2})
+	if err != nil {
+		return 0, fmt.Errorf("list occurrences of %s: %w", eventID, err)
+	}
+	for _, o := range page.Objects {
+		if seq, _, ok := parseOccurrence(prefix, o.Key); ok {
+			return seq, nil
+		}
+	}
+	return 0, nil
+}
+
+// readClaim reads the claim of occurrence seq; found is false when it is
+// gone (expired by a lifecycle rule).
+func (s *Store) readClaim(ctx context.Context, domain, eventID string, seq uint64) (live.Occurrence, bool, error) {
+	body, _, err := s.b.GetObject(ctx, s.k.claim(domain, eventID, seq))
+	if errors.Is(err, ossx.ErrNotFound) {
+		return live.Occurrence{}, false, nil
+	}
+	if err != nil {
+		return live.Occurrence{}, false, fmt.Errorf("read claim: %w", err)
+	}
+	var c claimDoc
+	if err := json.Unmarshal(body, &c); err != nil || c.Seq != seq || c.EventID != eventID {
+		return live.Occurrence{}, false, apierr.Transient(apierr.Internal, err, "claim %d of %s is not a claim", seq, eventID)
+	}
+	return live.Occurrence{Domain: domain, EventID: eventID, Seq: seq, ReceivedAt: time.UnixMilli(c.ReceivedAtMs).UTC()}, true, nil
+}
+
+// create writes v at key create-only, retrying transient failures. It
+// returns ossx.ErrExists when the key is taken (possibly by an earlier
+// attempt of this call whose answer was lost: callers treat both alike).
+func (s *Store) create(ctx context.Context, key string, v any) error {
+	var body []byte
+	if v != nil {
+		var err error
+		if body, err = json.Marshal(v); err != nil {
+			return apierr.Transient(apierr.Internal, err, "marshal %s", key)
+		}
+	}
+	return retry.Do(ctx, s.retry, func(int) (bool, error) {
+		err := s.b.PutObject(ctx, key, body, ossx.PutOptions{ForbidOverwrite: true})
+		switch {
+		case err == nil, errors.Is(err, ossx.ErrExists):
+			return false, err
+		default:
+			return !apierr.IsPermanent(err), err
+		}
+	})
+}
+
+// Put writes the record of occurrence occ, create-only, and its index
+// entries. The first record written for an occurrence wins: when one
+// exists, it is kept and returned (and its index entries completed). The
+// record's DomainName must be occ.Domain; its NotifyTime is set from
+// occ.ReceivedAt. Errors are transient.
+func (s *Store) Put(ctx context.Context, occ live.Occurrence, rec Record) (Record, error) {
+	if err := checkNames(occ.Domain, occ.EventID); err != nil {
+		return Record{}, err
+	}
+	if rec.DomainName != occ.Domain || occ.Seq == 0 || occ.ReceivedAt.IsZero() {
+		return Record{}, apierr.New(apierr.Internal, "notify: record for domain %q put with occurrence %+v", rec.DomainName, occ)
+	}
+	ms := occ.ReceivedAt.UnixMilli()
+	if ms < 0 || ms > maxMs {
+		return Record{}, apierr.New(apierr.Internal, "notify: receive time %v out of range", occ.ReceivedAt)
+	}
+	if rec.NotifyResult != ResultSuccess {
+		rec.NotifyResult = ResultFailed
+	}
+	rec.NotifyTime = FormatTime(occ.ReceivedAt)
+	st := &Stored{Version: StoredVersion, EventID: occ.EventID, Seq: occ.Seq, ReceivedAtMs: ms, Record: rec}
+	key := s.k.record(occ.Domain, occ.EventID, occ.Seq)
+	err := s.create(ctx, key, st)
+	if errors.Is(err, ossx.ErrExists) {
+		st, err = s.get(ctx, key)
+		if err != nil {
+			return Record{}, err
+		}
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("write record %s: %w", key, err)
+	}
+	idx := s.k.indexKeys(st)
+	errs := make([]error, len(idx))
+	var wg sync.WaitGroup
+	for i, k := range idx {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.create(ctx, k, nil); err != nil && !errors.Is(err, ossx.ErrExists) {
+				errs[i] = fmt.Errorf("write index entry %s: %w", k, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Record{}, err
+	}
+	return st.Record, nil
+}
+
+// Get returns the stored record of an occurrence; the error wraps
+// ossx.ErrNotFound when there is none.
+func (s *Store) Get(ctx context.Context, domain, eventID string, seq uint64) (*Stored, error) {
+	if err := checkNames(domain, eventID); err != nil {
+		return nil, err
+	}
+	return s.get(ctx, s.k.record(domain, eventID, seq))
+}
+
+func (s *Store) get(ctx context.Context, key string) (*Stored, error) {
+	body, _, err := s.b.GetObject(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read record: %w", err)
+	}
+	var st Stored
+	if err := json.Unmarshal(body, &st); err != nil || st.Version != StoredVersion {
+		return nil, apierr.Transient(apierr.Internal, err, "object %s is not a version %d record", key, StoredVersion)
+	}
+	return &st, nil
+}
+
+// checkNames checks the names that become key segments.
+func checkNames(domain, eventID string) error {
+	if err := callback.ValidateID("DomainName", domain); err != nil {
+		return err
+	}
+	return callback.ValidateID("eventId", eventID)
+}
+
+// Query selects records.
+type Query struct {
+	// Domain is required; App, Stream and Result filter when not empty.
+	Domain, App, Stream string
+	// Result is "", ResultSuccess or ResultFailed.
+	Result string
+	// Start and End bound the receive time: Start <= t < End, to the
+	// millisecond.
+	Start, End time.Time
+	// PageSize (>= 1) and PageNumber (>= 1) select the page.
+	PageSize, PageNumber int
+}
+
+// Page is one page of a query.
+type Page struct {
+	// Records are the page's records, newest first.
+	Records []Record
+	// Total counts the records that match.
+	Total int
+}
+
+// Query lists the matching records in the window, counts them and reads
+// the requested page (see the package documentation for the cost).
+func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
+	if err := callback.ValidateID("DomainName", q.Domain); err != nil {
+		return Page{}, err
+	}
+	for _, f := range []struct{ name, v string }{{"AppName", q.App}, {"StreamName", q.Stream}} {
+		if f.v != "" {
+			if err := callback.ValidateID(f.name, f.v); err != nil {
+				return Page{}, err
+			}
+		}
+	}
+	if q.PageSize < 1 || q.PageNumber < 1 {
+		return Page{}, apierr.New(apierr.InvalidField, "notify: page size %d and number %d must be positive", q.PageSize, q.PageNumber)
+	}
+	var page Page
+	if !q.End.After(q.Start) {
+		return page, nil
+	}
+	prefix, withNames := s.k.timeIndex(q.Domain), true
+	if q.App != "" && q.Stream != "" {
+		prefix, withNames = s.k.streamIndex(q.Domain, q.App, q.Stream), false
+	}
+	startMs, endMs := max(q.Start.UnixMilli(), 0), min(q.End.UnixMilli(), maxMs+1)
+	first := (q.PageNumber - 1) * q.PageSize
+	if q.PageNumber > 1 && first/(q.PageNumber-1) != q.PageSize {
+		first = -1 // overflow: beyond any listing
+	}
+	var want []entry
+	after := prefix + fmt.Sprintf("%0*d", invDigits, maxMs-endMs) + "~"
+	token := ""
+list:
+	for {
+		res, err := s.b.List(ctx, ossx.ListOptions{Prefix: prefix, StartAfter: after, ContinuationToken: token})
+		if err != nil {
+			return Page{}, fmt.Errorf("list records: %w", err)
+		}
+		for _, o := range res.Objects {
+			e, ok := parseEntry(o.Key[len(prefix):], withNames)
+			if !ok {
+				continue
+			}
+			if e.ms < startMs {
+				break list
+			}
+			if e.ms >= endMs ||
+				(q.Result != "" && e.success != (q.Result == ResultSuccess)) ||
+				(withNames && q.App != "" && e.app != q.App) ||
+				(withNames && q.Stream != "" && e.stream != q.Stream) {
+				continue
+			}
+			if first >= 0 && page.Total >= first && page.Total < first+q.PageSize {
+				want = append(want, e)
+			}
+			page.Total++
+		}
+		if res.NextToken == "" {
+			break
+		}
+		token = res.NextToken
+	}
+	recs, err := s.fetch(ctx, q.Domain, want)
+	if err != nil {
+		return Page{}, err
+	}
+	page.Records = recs
+	return page, nil
+}
+
+// fetch reads the records of entries, in parallel, keeping their order.
+// A record gone since the listing (expired) is left out.
+func (s *Store) fetch(ctx context.Context, domain string, entries []entry) ([]Record, error) {
+	out := make([]*Record, len(entries))
+	errs := make([]error, len(entries))
+	sem := make(chan struct{}, s.par)
+	var wg sync.WaitGroup
+	for i, e := range entries {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			st, err := s.get(ctx, s.k.record(domain, e.eventID, e.seq))
+			switch {
+			case errors.Is(err, ossx.ErrNotFound):
+			case err != nil:
+				errs[i] = err
+			default:
+				out[i] = &st.Record
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	recs := make([]Record, 0, len(out))
+	for _, r := range out {
+		if r != nil {
+			recs = append(recs, *r)
+		}
+	}
+	return recs, nil
+}
