@@ -17,7 +17,7 @@
 //	VOD_ANSWER_BUDGET     default 4s  (VOD gives up after 5 s)
 //	IMS_ANSWER_BUDGET     default 2500ms (IMS gives up after 3 s)
 //	LIVE_ANSWER_BUDGET    default 4s
-//	STATE_CACHE_TTL       default 5m; STATE_CACHE_SIZE default 4096
+//	STATE_CACHE_TTL       default 5m; STATE_CACHE_SIZE default 1024
 //	QUERY_TOKEN           liverecordquery only: bearer token callers must send
 //	QUERY_AUTH            liverecordquery only: "token" (default) or "function" (trust the HTTP trigger's authType function)
 //	LIVE_DEDUP_WINDOW     liverecord only: a body received again within this time is a retry; default 5m, at most 1h
@@ -160,7 +160,7 @@ func load(getenv Getenv, http bool) (*Config, error) {
 	if c.CacheTTL > 10*time.Minute {
 		bad("STATE_CACHE_TTL", "at most 10m: the sweep of old versions relies on it (see statestore)")
 	}
-	c.CacheSize = 4096
+	c.CacheSize = 1024
 	if v := get("STATE_CACHE_SIZE"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {

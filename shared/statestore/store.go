@@ -97,6 +97,7 @@ type Store[T any] struct {
 	codec    Codec[T]
 	prefix   string
 	cache    *lru[T]
+	locks    keyedMutex
 	ttl      time.Duration
 	retry    retry.Policy
 	conflict retry.Policy
@@ -195,6 +196,16 @@ type Result struct {
 // Conflict) mean the caller should have the event delivered again.
 func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o UpdateOptions) (Result, error) {
 	var res Result
+	// Updates of one id in this process take turns: they would only race
+	// each other for the same version, and the next in line starts from the
+	// version the previous one wrote (a warm cache: one PUT, or none for a
+	// duplicate). Other processes are still kept apart by the create-only
+	// PUT.
+	unlock, err := s.locks.lock(ctx, id)
+	if err != nil {
+		return res, apierr.Transient(apierr.Conflict, err, "state of %s: waiting for this instance's other updates", id)
+	}
+	defer unlock()
 	cur, ver, fresh := s.cached(id)
 	switch {
 	case fresh:
@@ -241,10 +252,31 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 		if lost > 1 && !s.conflict.Wait(ctx, lost-1) {
 			return res, apierr.Transient(apierr.Conflict, err, "state of %s: lost %d races for the next version within the time budget", id, lost)
 		}
+		if lost == 1 && res.CacheHit {
+			// A stale cache is usually one version behind: read the version
+			// that beat us directly (its key is known) instead of listing.
+			if doc, derr := s.read(ctx, s.VersionKey(id, ver+1)); derr == nil {
+				cur, ver = doc, ver+1
+				continue
+			}
+		}
 		if cur, ver, err = s.load(ctx, id); err != nil {
 			return res, err
 		}
 	}
+}
+
+// read GETs and decodes one version.
+func (s *Store[T]) read(ctx context.Context, key string) (*T, error) {
+	body, _, err := s.b.GetObject(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read state %s: %w", key, err)
+	}
+	doc, err := s.codec.Unmarshal(body)
+	if err != nil {
+		return nil, apierr.Transient(apierr.Internal, err, "state object %s is not a valid document", key)
+	}
+	return doc, nil
 }
 
 // create writes version seq create-only. A transient failure may have
@@ -307,16 +339,12 @@ func (s *Store[T]) load(ctx context.Context, id string) (*T, uint64, error) {
 		if err != nil || key == "" {
 			return nil, 0, err
 		}
-		body, _, err := s.b.GetObject(ctx, key)
+		doc, err := s.read(ctx, key)
 		if errors.Is(err, ossx.ErrNotFound) && attempt < 3 {
 			continue // swept between LIST and GET: a newer version exists
 		}
 		if err != nil {
-			return nil, 0, fmt.Errorf("read state %s: %w", key, err)
-		}
-		doc, err := s.codec.Unmarshal(body)
-		if err != nil {
-			return nil, 0, apierr.Transient(apierr.Internal, err, "state object %s is not a valid document", key)
+			return nil, 0, err
 		}
 		return doc, seq, nil
 	}

@@ -117,6 +117,7 @@ type Stack struct {
 
 	front   *http.Server
 	ln      net.Listener
+	binDir  string
 	reqSeq  atomic.Uint64
 	closeMu sync.Once
 }
@@ -213,12 +214,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, err
 	}
 
-	binDir, err := os.MkdirTemp("", "mediastate-bin-")
-	if err != nil {
+	if s.binDir, err = os.MkdirTemp("", "mediastate-bin-"); err != nil {
 		return nil, err
 	}
 	for _, fn := range o.Functions {
-		bin, err := fcemu.Build(ctx, filepath.Join(o.Root, "functions", fn), binDir)
+		bin, err := fcemu.Build(ctx, filepath.Join(o.Root, "functions", fn), s.binDir)
 		if err != nil {
 			return nil, fmt.Errorf("build %s: %w", fn, err)
 		}
@@ -265,6 +265,9 @@ func (s *Stack) Close() error {
 		}
 		if s.OSS != nil {
 			errs = append(errs, s.OSS.Close())
+		}
+		if s.binDir != "" {
+			errs = append(errs, os.RemoveAll(s.binDir))
 		}
 	})
 	return errors.Join(errs...)
