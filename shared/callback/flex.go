@@ -203,16 +203,22 @@ func parseFloat(text string) (float64, bool) {
 	return v, true
 }
 
-// flexInt is an integer field: a JSON number or a string holding one. An
-// empty string counts as absent.
-type flexInt struct {
+// flexNumber is a numeric field: a JSON number or a string holding one. An
+// empty string counts as absent. For floats, NaN and infinities are refused.
+type flexNumber[T int64 | float64] struct {
 	flexState
-	v int64
+	v T
 }
 
+// flexInt is an integer field; flexFloat a decimal one.
+type (
+	flexInt   = flexNumber[int64]
+	flexFloat = flexNumber[float64]
+)
+
 // UnmarshalJSON implements json.Unmarshaler; it never fails.
-func (f *flexInt) UnmarshalJSON(b []byte) error {
-	*f = flexInt{}
+func (f *flexNumber[T]) UnmarshalJSON(b []byte) error {
+	*f = flexNumber[T]{}
 	text, k, ok := numberText(b)
 	f.kind = k
 	switch {
@@ -221,7 +227,7 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	case text == "":
 		f.kind = kindAbsent
 	default:
-		v, good := parseInt(text)
+		v, good := parseNumber[T](text)
 		if !good {
 			f.setInvalid(b)
 			return nil
@@ -231,32 +237,16 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// flexFloat is a decimal field: a JSON number or a string holding one. An
-// empty string counts as absent. NaN and infinities are refused.
-type flexFloat struct {
-	flexState
-	v float64
-}
-
-// UnmarshalJSON implements json.Unmarshaler; it never fails.
-func (f *flexFloat) UnmarshalJSON(b []byte) error {
-	*f = flexFloat{}
-	text, k, ok := numberText(b)
-	f.kind = k
-	switch {
-	case !ok:
-		f.setBadKind(b)
-	case text == "":
-		f.kind = kindAbsent
-	default:
-		v, good := parseFloat(text)
-		if !good {
-			f.setInvalid(b)
-			return nil
-		}
-		f.v = v
+// parseNumber parses text as a T: exactly for integers (never through
+// float64), with parseFloat's rules for decimals.
+func parseNumber[T int64 | float64](text string) (T, bool) {
+	var zero T
+	if _, isInt := any(zero).(int64); isInt {
+		v, ok := parseInt(text)
+		return T(v), ok
 	}
-	return nil
+	v, ok := parseFloat(text)
+	return T(v), ok
 }
 
 // flexBool is a boolean field: true or false, the strings "true" and

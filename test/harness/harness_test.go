@@ -1,0 +1,568 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mediastate/shared/callback"
+	"mediastate/shared/deadletter"
+	"mediastate/shared/ossx"
+	"mediastate/shared/state"
+	"mediastate/test/fcemu"
+	"mediastate/test/ossserver"
+)
+
+func lifecyclePlan(t *testing.T, fx *Fixtures, o PlanOptions) *Plan {
+	t.Helper()
+	if o.Tag == "" {
+		o.Tag = "ts"
+	}
+	if o.Window == 0 {
+		o.Window = 8
+	}
+	if o.BatchMax == 0 {
+		o.BatchMax = 5
+	}
+	p, err := fx.BuildPlan(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPlanIsDeterministicAndComplete(t *testing.T) {
+	fx := fixtures(t)
+	o := PlanOptions{Seed: 7, Media: 40, HTTP: 0.3, Base64: 0.2, Bad: 6, DupRate: 0.3}
+	a, b := lifecyclePlan(t, fx, o), lifecyclePlan(t, fx, o)
+	if len(a.Deliveries) != len(b.Deliveries) {
+		t.Fatalf("same seed, %d and %d deliveries", len(a.Deliveries), len(b.Deliveries))
+	}
+	for i := range a.Deliveries {
+		if fmt.Sprint(shape(a.Deliveries[i])) != fmt.Sprint(shape(b.Deliveries[i])) {
+			t.Fatalf("same seed, delivery %d differs: %v and %v", i, shape(a.Deliveries[i]), shape(b.Deliveries[i]))
+		}
+	}
+	if c := lifecyclePlan(t, fx, PlanOptions{Seed: 8, Media: 40}); c.Distinct == a.Distinct && len(c.Deliveries) == len(a.Deliveries) {
+		t.Errorf("another seed gave the same plan size (%d events, %d deliveries)", c.Distinct, len(c.Deliveries))
+	}
+
+	// Every event is delivered at least once, duplicates are repeats of
+	// events, every bad input exactly once, every function gets its family.
+	sent := map[string]int{}
+	bad := map[string]int{}
+	items, dups, http := 0, 0, 0
+	for _, d := range a.Deliveries {
+		if len(d.Items) == 0 || len(d.Items) > 5 {
+			t.Fatalf("delivery %d has %d messages", d.ID, len(d.Items))
+		}
+		if d.HTTP {
+			http++
+			if len(d.Items) != 1 {
+				t.Fatalf("HTTP delivery with %d messages", len(d.Items))
+			}
+		}
+		for _, it := range d.Items {
+			switch {
+			case it.Bad != nil:
+				bad[it.Bad.Nonce]++
+				if d.Fn != it.Bad.Fn {
+					t.Errorf("bad input %s sent to %s, recorded for %s", it.Bad.Nonce, d.Fn, it.Bad.Fn)
+				}
+			default:
+				items++
+				sent[it.Event.EventID]++
+				if it.Dup {
+					dups++
+				}
+				if d.Fn != FamilyRouter(it.Event) {
+					t.Errorf("%s sent to %s", it.Event.Type, d.Fn)
+				}
+			}
+		}
+	}
+	if len(sent) != a.Distinct || items != a.Items || dups != a.Dups {
+		t.Errorf("sent %d distinct events in %d messages (%d repeats); plan says %d, %d, %d", len(sent), items, dups, a.Distinct, a.Items, a.Dups)
+	}
+	if dups == 0 || dups > a.Distinct/2 || http == 0 {
+		t.Errorf("%d repeats of %d events at rate 0.3, %d HTTP deliveries", dups, a.Distinct, http)
+	}
+	if len(bad) != 6 {
+		t.Errorf("%d distinct bad inputs, want 6", len(bad))
+	}
+	for n, c := range bad {
+		if c != 1 {
+			t.Errorf("bad input %s sent %d times", n, c)
+		}
+	}
+}
+
+func shape(d *Delivery) []string {
+	s := []string{d.Fn, fmt.Sprint(d.HTTP, d.Raw)}
+	for _, it := range d.Items {
+		if it.Bad != nil {
+			s = append(s, it.Bad.Kind)
+		} else {
+			s = append(s, it.Event.EventID[:10], fmt.Sprint(it.Dup, it.Base64))
+		}
+	}
+	return s
+}
+
+func TestLifecycleEvents(t *testing.T) {
+	fx := fixtures(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	types := map[string]bool{}
+	for i := 0; i < 200; i++ {
+		id := mediaID("tl", 1, i)
+		evs, err := fx.Lifecycle(rng, id, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) < 5 || len(evs) > 12 {
+			t.Fatalf("%d events in a lifecycle", len(evs))
+		}
+		if evs[0].Family != callback.FamilyUpload {
+			t.Errorf("lifecycle starts with %s", evs[0].Type)
+		}
+		seen := map[string]bool{}
+		var prev time.Time
+		for _, e := range evs {
+			ev, err := callback.Decode(e.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.ID != id || seen[ev.EventID] || !ev.Time.After(prev) {
+				t.Fatalf("event %s: id %s (want %s), repeated %v, time %v after %v", ev.Type, ev.ID, id, seen[ev.EventID], ev.Time, prev)
+			}
+			seen[ev.EventID], prev = true, ev.Time
+			types[ev.Type] = true
+		}
+		// All of them change the state: none is a no-op.
+		var m *state.Media
+		for _, e := range evs {
+			ev, _ := callback.Decode(e.Body)
+			var changed bool
+			if m, changed, err = state.Apply(m, ev); err != nil || !changed {
+				t.Fatalf("%s changed=%v err=%v", ev.Type, changed, err)
+			}
+		}
+	}
+	for _, want := range []string{"FileUploadComplete", "RegisterMediaComplete", "CreateAuditComplete", "StreamTranscodeComplete",
+		"TranscodeComplete", "MediaBaseChangeComplete", "ProduceMediaComplete", "SnapshotComplete", "DeleteMediaComplete"} {
+		if !types[want] {
+			t.Errorf("no %s in 200 lifecycles", want)
+		}
+	}
+	hot, err := fx.HotKey(mediaID("th", 1, 0), 200, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, e := range hot {
+		ids[e.EventID] = true
+	}
+	if len(ids) != 200 {
+		t.Errorf("hot key: %d distinct events of 200", len(ids))
+	}
+}
+
+func TestBadInputsFailToDecodeOrApply(t *testing.T) {
+	fx := fixtures(t)
+	for _, kind := range badKinds {
+		b := fx.badInput(kind, "nonce"+strings.ReplaceAll(kind, "-", ""), "media", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+		if !bytes.Contains(b.Body, []byte(b.Nonce)) {
+			t.Errorf("%s: body does not hold the nonce", kind)
+		}
+		e, err := callback.Decode(b.Body)
+		switch kind {
+		case BadSignature:
+			if err != nil {
+				t.Errorf("%s: the body itself must be valid: %v", kind, err)
+			}
+		case BadWrongFamily:
+			if err != nil || e.Family != callback.FamilyLive {
+				t.Errorf("%s: decodes to %v, %v; want a Live event", kind, e, err)
+			}
+		case BadEnvelope:
+			if err == nil {
+				t.Errorf("%s: decodes", kind)
+			}
+		default:
+			if err == nil || !strings.Contains(err.Error(), b.Code) {
+				t.Errorf("%s: decode error %v, want code %s", kind, err, b.Code)
+			}
+		}
+	}
+}
+
+func TestFoldIsOrderIndependent(t *testing.T) {
+	fx := fixtures(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 20; i++ {
+		evs, err := fx.Lifecycle(rng, mediaID("tf", 1, i), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := Fold(evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shuffled := slices.Clone(evs)
+		rng.Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
+		got, _, err := Fold(append(shuffled, shuffled[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("fold depends on order:\n%s\n%s", got, want)
+		}
+	}
+}
+
+// memObjects is an in-memory Objects.
+type memObjects map[string][]byte
+
+func (m memObjects) Keys(_ context.Context, prefix string) ([]string, error) {
+	var ks []string
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			ks = append(ks, k)
+		}
+	}
+	slices.Sort(ks)
+	return ks, nil
+}
+
+func (m memObjects) Get(_ context.Context, key string) ([]byte, error) {
+	b, ok := m[key]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", key, ossx.ErrNotFound)
+	}
+	return b, nil
+}
+
+func versionKey(id string, seq uint64) string {
+	return fmt.Sprintf("p/media/%s/%016x.json", id, ^seq)
+}
+
+// storeFolds stores version k as the fold of the events in seqs[k].
+func storeFolds(t *testing.T, objs memObjects, id string, evs []*Event, seqs ...[]int) {
+	t.Helper()
+	for k, idx := range seqs {
+		var sub []*Event
+		for _, i := range idx {
+			sub = append(sub, evs[i])
+		}
+		b, _, err := Fold(sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs[versionKey(id, uint64(k+1))] = b
+	}
+}
+
+func TestVerifyDetectsViolations(t *testing.T) {
+	fx := fixtures(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	id := mediaID("tv", 1, 0)
+	evs, err := fx.Lifecycle(rng, id, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs = evs[:5]
+	bad := fx.badInput(BadMalformedJSON, "tvnonce1", "media", time.Time{})
+	letter := func(fn, code string, body []byte) []byte {
+		b, _ := json.Marshal(deadletter.Letter{Version: 1, Function: fn, Code: code, Body: body})
+		return b
+	}
+	good := func() memObjects {
+		objs := memObjects{}
+		storeFolds(t, objs, id, evs, []int{0}, []int{0, 1}, []int{0, 1, 2}, []int{0, 1, 2, 3}, []int{0, 1, 2, 3, 4})
+		objs["p/deadletter/media/aaaa.json"] = letter("media", "MalformedJSON", bad.Body)
+		return objs
+	}
+	exp := Expectation{Prefix: "p/", Media: map[string][]*Event{id: evs}, Bad: []*BadInput{bad}}
+
+	rep, err := Verify(context.Background(), good(), exp, 2)
+	if err != nil || !rep.OK() {
+		t.Fatalf("a correct store fails the checks: %v %v", err, rep.Violations)
+	}
+	if rep.Versions != 5 || rep.Media != 1 || rep.DeadLetters != 1 {
+		t.Errorf("report %+v", rep)
+	}
+
+	cases := []struct {
+		name   string
+		tamper func(memObjects)
+		want   string
+	}{
+		{"last event missing", func(o memObjects) { delete(o, versionKey(id, 5)) }, "differs from the fold"},
+		{"regression", func(o memObjects) { storeFolds(t, o, id, evs, []int{0}, []int{0, 1}, []int{0, 2}) }, "regressed"},
+		{"gap", func(o memObjects) { delete(o, versionKey(id, 2)) }, "without gaps"},
+		{"event twice", func(o memObjects) {
+			m, _ := state.Unmarshal(o[versionKey(id, 5)])
+			m.Events = append(m.Events, m.Events[0])
+			o[versionKey(id, 5)], _ = state.Marshal(m)
+		}, "twice"},
+		{"unknown event", func(o memObjects) {
+			other, _ := fx.Lifecycle(rand.New(rand.NewPCG(9, 9)), id, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+			b, _, _ := Fold(append(slices.Clone(evs), other[3]))
+			o[versionKey(id, 6)] = b
+		}, "never sent"},
+		{"no state", func(o memObjects) {
+			for k := range maps.Clone(o) {
+				if strings.Contains(k, "/media/") {
+					delete(o, k)
+				}
+			}
+		}, "no state stored"},
+		{"unexpected media", func(o memObjects) { o[versionKey("stranger", 1)] = o[versionKey(id, 1)] }, "no event of it was sent"},
+		{"letter missing", func(o memObjects) { delete(o, "p/deadletter/media/aaaa.json") }, "0 dead letters"},
+		{"letter wrong code", func(o memObjects) { o["p/deadletter/media/aaaa.json"] = letter("media", "MissingField", bad.Body) }, "with MissingField"},
+		{"unexpected letter", func(o memObjects) { o["p/deadletter/upload/bbbb.json"] = letter("upload", "Internal", []byte("{}")) }, "unexpected dead letter"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			objs := good()
+			c.tamper(objs)
+			rep, err := Verify(context.Background(), objs, exp, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK() {
+				t.Fatalf("tampered store passes the checks")
+			}
+			if !strings.Contains(strings.Join(rep.Violations, "\n"), c.want) {
+				t.Errorf("violations %q do not mention %q", rep.Violations, c.want)
+			}
+		})
+	}
+}
+
+func TestLogSinkReassemblesSplitLines(t *testing.T) {
+	line := func(req string, i int) string {
+		return fmt.Sprintf(`{"time":"2024-01-01T00:00:00Z","level":"INFO","msg":"delivery","requestId":%q,"index":%d,"outcome":"applied","oss":{"PutObject":1},"ossRequests":1}`, req, i)
+	}
+	a1, a2, b1 := line("a", 0), line("a", 1), line("b", 0)
+	s := NewLogSink()
+	// Function A's chunk ends in the middle of a line (right before the
+	// "oss" object, which starts with '{'); function B writes whole
+	// lines, one of them the SDK's own; then A's line ends.
+	cut := strings.Index(a2, `{"PutObject"`)
+	writes := []string{
+		a1 + "\n" + a2[:cut],
+		"FC Invoke Start RequestId: b\n" + b1 + "\n",
+		a2[cut:] + "\n" + "FC Invoke End RequestId: a\n",
+	}
+	for _, w := range writes {
+		s.Write([]byte(w))
+	}
+	lines, unparsed, err := s.Take()
+	if err != nil || unparsed != 0 {
+		t.Fatalf("unparsed %d, err %v", unparsed, err)
+	}
+	var got []string
+	for _, l := range lines {
+		got = append(got, fmt.Sprintf("%s/%d/%d", l.RequestID, l.Index, l.OSS["PutObject"]))
+	}
+	slices.Sort(got)
+	if want := []string{"a/0/1", "a/1/1", "b/0/1"}; !slices.Equal(got, want) {
+		t.Fatalf("lines %v, want %v", got, want)
+	}
+	// Two pending halves: each continuation goes to the half it completes.
+	s.Write([]byte(a1[:40]))
+	s.Write([]byte(b1[:50]))
+	s.Write([]byte(b1[50:] + "\n"))
+	s.Write([]byte(a1[40:] + "\n"))
+	if lines, unparsed, _ := s.Take(); len(lines) != 2 || unparsed != 0 {
+		t.Fatalf("interleaved halves: %d lines, %d unparsed", len(lines), unparsed)
+	}
+	s.Write([]byte(`{"time":"x", broken` + "\n"))
+	if _, unparsed, _ := s.Take(); unparsed != 1 {
+		t.Errorf("a broken line is not counted: %d", unparsed)
+	}
+}
+
+func TestLogSinkWaitFor(t *testing.T) {
+	s := NewLogSink()
+	done := make(chan error, 1)
+	go func() { done <- s.WaitFor(context.Background(), 2) }()
+	for i := 0; i < 2; i++ {
+		fmt.Fprintf(s, `{"time":"t","msg":"delivery","requestId":"r","index":%d}`+"\n", i)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.WaitFor(ctx, 3); err == nil {
+		t.Error("WaitFor returned nil for a line that never came")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	for q, want := range map[float64]time.Duration{0.5: 50 * time.Millisecond, 0.99: 99 * time.Millisecond, 1: 100 * time.Millisecond, 0: time.Millisecond} {
+		if got := percentile(ds, q); got != want {
+			t.Errorf("percentile(%v) = %v, want %v", q, got, want)
+		}
+	}
+	if percentile(nil, 0.5) != 0 {
+		t.Error("percentile of nothing")
+	}
+}
+
+func TestParseGoBench(t *testing.T) {
+	out := []byte("goos: linux\nBenchmarkDecodeApplyMarshal/vod-transcode-complete-2   \t    4000\t     59412 ns/op\t   28341 B/op\t     183 allocs/op\nPASS\n")
+	got := parseGoBench(out)
+	if len(got) != 1 || got[0].Name != "BenchmarkDecodeApplyMarshal/vod-transcode-complete" || got[0].NsPerOp != 59412 || got[0].AllocsPerOp != 183 {
+		t.Fatalf("%+v", got)
+	}
+}
+
+// runInProcess sends a plan through the in-process pipeline and returns
+// the environment (still running) and what was sent.
+func runInProcess(t *testing.T, fx *Fixtures, plan *Plan, faults ossserver.Faults) (*Env, *SendResult) {
+	t.Helper()
+	ctx := context.Background()
+	env, err := StartEnv(ctx, EnvOptions{Functions: mediaFunctions, Instances: 2, Timeout: 20 * time.Second, InProcess: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
+	if err := env.OSS.SetFaults(faults); err != nil {
+		t.Fatal(err)
+	}
+	sent := Send(ctx, env, plan, SenderOptions{Senders: 8, Attempts: 20, Scenario: plan.Name, Keys: env.Keys, Seed: 1})
+	if err := env.OSS.SetFaults(ossserver.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	return env, sent
+}
+
+func TestInProcessScenarioPassesChecksAndTamperingFails(t *testing.T) {
+	fx := fixtures(t)
+	plan := lifecyclePlan(t, fx, PlanOptions{Name: "ti", Tag: "ti", Seed: 11, Media: 25, HTTP: 0.3, Base64: 0.2, Bad: 6, DupRate: 0.3})
+	env, sent := runInProcess(t, fx, plan, ossserver.Faults{Error503Rate: 0.05, ResetRate: 0.02, LostResponseRate: 0.02, Seed: 3})
+	lines, unparsed, err := env.Logs.Take()
+	if err != nil || unparsed != 0 {
+		t.Fatalf("logs: %v, %d unparsed", err, unparsed)
+	}
+	res := &Result{Classes: map[string]*ClassAgg{}, Extra: map[string]string{}}
+	analyze(res, sent, lines)
+	if len(res.Problems) > 0 || res.GaveUp > 0 || res.LogMissing > 0 {
+		t.Fatalf("answers: %v (gave up %d, log lines missing %d)", res.Problems, res.GaveUp, res.LogMissing)
+	}
+	if res.Classes[ClassCreate] == nil || res.Classes[ClassDuplicate] == nil || res.Classes[ClassBad].N != 6 {
+		t.Errorf("classes %v", slices.Collect(maps.Keys(res.Classes)))
+	}
+	exp := Expectation{Prefix: env.Prefix, Media: plan.Media, Bad: plan.Bad}
+	objs := BucketObjects{B: env.Client}
+	rep, err := Verify(context.Background(), objs, exp, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("checks failed after a correct run: %v", rep.Violations)
+	}
+	if rep.DeadLetters != 6 || rep.Media != 25 || rep.Versions != plan.Distinct {
+		t.Errorf("report %+v; want 6 letters, 25 media, %d versions (one per distinct event)", rep, plan.Distinct)
+	}
+
+	// Overwrite one media's newest version with its predecessor: the
+	// event of the newest is lost, which the checks must see.
+	id := plan.MediaOrder[3]
+	keys, err := objs.Keys(context.Background(), env.Prefix+"media/"+id+"/")
+	if err != nil || len(keys) < 2 {
+		t.Fatalf("keys of %s: %v %v", id, keys, err)
+	}
+	older, err := objs.Get(context.Background(), keys[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.PutObject(context.Background(), keys[0], older, ossx.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Verify(context.Background(), objs, exp, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || !strings.Contains(strings.Join(rep.Violations, "\n"), id) {
+		t.Fatalf("a lost event passes the checks: %v", rep.Violations)
+	}
+}
+
+func TestHotKeyInProcessLosesNothing(t *testing.T) {
+	fx := fixtures(t)
+	plan := lifecyclePlan(t, fx, PlanOptions{Name: "th", Tag: "th", Seed: 2, HotKey: 60, BatchMax: 1, Window: 1, HTTP: 0.2})
+	env, sent := runInProcess(t, fx, plan, ossserver.Faults{})
+	for _, r := range sent.Records {
+		if r.GaveUp {
+			t.Fatalf("delivery gave up: %v", r.Problems)
+		}
+	}
+	rep, err := Verify(context.Background(), BucketObjects{B: env.Client}, Expectation{Prefix: env.Prefix, Media: plan.Media}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Versions != 60 {
+		t.Fatalf("hot key: %d versions for 60 events, violations %v", rep.Versions, rep.Violations)
+	}
+}
+
+// TestStackScenario runs a small lifecycle through the real binaries (the
+// path the harness measures) and checks what the report is built from.
+func TestStackScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the function binaries")
+	}
+	fx := fixtures(t)
+	// Binaries in a directory the test removes (the stack would keep its own).
+	for _, fn := range mediaFunctions {
+		if _, err := fcemu.Build(context.Background(), filepath.Join(repoRoot(t), "functions", fn), t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := &Config{Root: repoRoot(t), Senders: 8, Instances: 1, Timeout: 20 * time.Second, Attempts: 10, Seed: 1, Run: 42}
+	lc := PlanOptions{Name: "st", Tag: "st", Seed: 1, Media: 30, Window: 16, BatchMax: 4, HTTP: 0.3, Base64: 0.2, Bad: 6, Route: FamilyRouter}
+	sc := Scenario{Name: "st", Plan: lc, Faults: ossserver.Faults{Latency: time.Millisecond}}
+	res, err := RunScenario(context.Background(), cfg, fx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed() {
+		t.Fatalf("checks failed: %v %v", res.Problems, res.Check.Violations)
+	}
+	if res.LogMissing > 0 || res.LogUnparsed > 0 {
+		t.Errorf("log lines missing %d, unparsed %d", res.LogMissing, res.LogUnparsed)
+	}
+	if res.Applied != res.Events {
+		t.Errorf("%d applied log lines for %d events", res.Applied, res.Events)
+	}
+	if res.OSS["PutObject"] < int64(res.Events) {
+		t.Errorf("%d PUTs for %d events", res.OSS["PutObject"], res.Events)
+	}
+	for _, fn := range mediaFunctions {
+		if res.PeakRSS[fn] <= 0 {
+			t.Errorf("no RSS for %s", fn)
+		}
+	}
+	if w := res.Classes[ClassWarm]; w == nil || w.Ops["PutObject"] != int64(w.N) {
+		t.Errorf("a warm message that lost no race makes exactly one PUT: %+v", w)
+	}
+	if c := res.Classes[ClassCreate]; c == nil || c.N < 30 {
+		t.Errorf("every media starts with a first write: %+v", c)
+	}
+}
