@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
@@ -113,37 +112,12 @@ func (s *suite) testAppendRace(t *testing.T) {
 	var want strings.Builder
 	pos := int64(0)
 	for round := range rounds {
-		errs := make([]error, writers)
 		nexts := make([]int64, writers)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				nexts[i], _, errs[i] = s.appendAt(key, chunk(round, i), pos)
-			}()
-		}
-		close(start)
-		wg.Wait()
-
-		winner := -1
-		for i, err := range errs {
-			if err == nil {
-				if winner >= 0 {
-					t.Fatalf("round %d: writers %d and %d both appended at %d", round, winner, i, pos)
-				}
-				winner = i
-				continue
-			}
-			if d := checkCode(err, http.StatusConflict, "PositionNotEqualToLength"); d != "" {
-				t.Fatalf("round %d: writer %d: %s", round, i, d)
-			}
-		}
-		if winner < 0 {
-			t.Fatalf("round %d: no writer appended at %d", round, pos)
-		}
+		winner := race(t, writers, "PositionNotEqualToLength", fmt.Sprintf("round %d: append at %d", round, pos), func(i int) error {
+			var err error
+			nexts[i], _, err = s.appendAt(key, chunk(round, i), pos)
+			return err
+		})
 		want.WriteString(chunk(round, winner))
 		if nexts[winner] != int64(want.Len()) {
 			t.Fatalf("round %d: next position %d, want %d", round, nexts[winner], want.Len())

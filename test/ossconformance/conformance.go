@@ -18,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -254,4 +255,41 @@ func wantStatus(t *testing.T, what string, err error, status int) {
 	if !ok || se.StatusCode != status {
 		t.Fatalf("%s: got %v, want oss.ServiceError with status %d", what, err, status)
 	}
+}
+
+// race starts n writers at once and returns the one whose op succeeded. It
+// fails the test when two or none succeed, or when a loser's error is not
+// 409 with loserCode.
+func race(t *testing.T, n int, loserCode, what string, op func(i int) error) int {
+	t.Helper()
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = op(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			if winner >= 0 {
+				t.Fatalf("%s: writers %d and %d both succeeded", what, winner, i)
+			}
+			winner = i
+			continue
+		}
+		if d := checkCode(err, http.StatusConflict, loserCode); d != "" {
+			t.Fatalf("%s: writer %d: %s", what, i, d)
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("%s: no writer succeeded", what)
+	}
+	return winner
 }

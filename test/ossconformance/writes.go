@@ -3,7 +3,6 @@ package ossconformance
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -74,36 +73,9 @@ func (s *suite) testForbidOverwriteRace(t *testing.T) {
 	const writers = 24
 	for round := range 3 {
 		key := s.key(fmt.Sprintf("forbid/race-%d", round))
-		errs := make([]error, writers)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				errs[i] = s.put(key, fmt.Sprintf("writer %d", i), oss.ForbidOverWrite(true))
-			}()
-		}
-		close(start)
-		wg.Wait()
-
-		winner := -1
-		for i, err := range errs {
-			if err == nil {
-				if winner >= 0 {
-					t.Fatalf("round %d: writers %d and %d both created %q", round, winner, i, key)
-				}
-				winner = i
-				continue
-			}
-			if d := checkCode(err, http.StatusConflict, "FileAlreadyExists"); d != "" {
-				t.Fatalf("round %d: writer %d: %s", round, i, d)
-			}
-		}
-		if winner < 0 {
-			t.Fatalf("round %d: no writer created %q", round, key)
-		}
+		winner := race(t, writers, "FileAlreadyExists", fmt.Sprintf("round %d: create %q", round, key), func(i int) error {
+			return s.put(key, fmt.Sprintf("writer %d", i), oss.ForbidOverWrite(true))
+		})
 		s.wantContent(t, key, fmt.Sprintf("writer %d", winner))
 	}
 }
