@@ -88,10 +88,7 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	creds := ossx.NewCredentials(ossx.Key{
-		AccessKeyID: getenv("OSS_ACCESS_KEY_ID"), AccessKeySecret: getenv("OSS_ACCESS_KEY_SECRET"), SecurityToken: getenv("OSS_SESSION_TOKEN"),
-	})
-	b, err := ossx.New(ossx.Config{Endpoint: cfg.Endpoint, Bucket: cfg.Bucket, Region: cfg.Region, Credentials: creds})
+	b, creds, err := openBucket(cfg, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +142,26 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 
 type requestIDKey struct{}
 
+// openBucket returns the configured bucket with credentials from the
+// environment; FC functions replace them per invocation (fromInvocation).
+func openBucket(cfg *config.Config, getenv config.Getenv) (*ossx.Bucket, *ossx.Credentials, error) {
+	creds := ossx.CredentialsFromEnv(getenv)
+	b, err := ossx.New(ossx.Config{Endpoint: cfg.Endpoint, Bucket: cfg.Bucket, Region: cfg.Region, Credentials: creds})
+	return b, creds, err
+}
+
+// fromInvocation takes the invocation's role credentials into creds and
+// returns ctx carrying its request id (see RequestID).
+func fromInvocation(ctx context.Context, creds *ossx.Credentials) context.Context {
+	lc, ok := fccontext.FromContext(ctx)
+	if !ok {
+		return ctx
+	}
+	creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
+		SecurityToken: lc.Credentials.SecurityToken})
+	return context.WithValue(ctx, requestIDKey{}, lc.RequestID)
+}
+
 // RequestID returns the FC request id of the invocation ctx belongs to.
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
@@ -156,11 +173,7 @@ func RequestID(ctx context.Context) string {
 // The bucket check runs inside the pipeline (pipeline.Ready), within each
 // delivery's answer budget.
 func (a *App) Handle(ctx context.Context, payload []byte) (any, error) {
-	if lc, ok := fccontext.FromContext(ctx); ok {
-		a.creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
-			SecurityToken: lc.Credentials.SecurityToken})
-		ctx = context.WithValue(ctx, requestIDKey{}, lc.RequestID)
-	}
+	ctx = fromInvocation(ctx, a.creds)
 	if c, ok := parseControl(payload); ok {
 		if err := a.checkReady(ctx); err != nil {
 			return nil, err

@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
-	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/config"
@@ -57,9 +56,7 @@ func NewLiveQuery(getenv config.Getenv, logger *slog.Logger) (*LiveQuery, error)
 	}
 	auth := describe.Auth{Token: cfg.QueryToken}
 	auth.Platform = cfg.QueryAuth == "function"
-	creds := ossx.NewCredentials(ossx.Key{AccessKeyID: getenv("OSS_ACCESS_KEY_ID"), AccessKeySecret: getenv("OSS_ACCESS_KEY_SECRET"),
-		SecurityToken: getenv("OSS_SESSION_TOKEN")})
-	b, err := ossx.New(ossx.Config{Endpoint: cfg.Endpoint, Bucket: cfg.Bucket, Region: cfg.Region, Credentials: creds})
+	b, creds, err := openBucket(cfg, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -80,11 +77,7 @@ func NewLiveQuery(getenv config.Getenv, logger *slog.Logger) (*LiveQuery, error)
 // Handle is the fc.Start handler: it answers HTTP trigger requests; any
 // other invocation is an error.
 func (q *LiveQuery) Handle(ctx context.Context, payload []byte) (any, error) {
-	if lc, ok := fccontext.FromContext(ctx); ok {
-		q.creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
-			SecurityToken: lc.Credentials.SecurityToken})
-		ctx = context.WithValue(ctx, requestIDKey{}, lc.RequestID)
-	}
+	ctx = fromInvocation(ctx, q.creds)
 	batch, err := trigger.Unwrap(payload)
 	if err != nil {
 		return nil, err

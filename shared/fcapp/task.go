@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
-	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/config"
@@ -39,9 +38,7 @@ func NewTask(name string, getenv config.Getenv, logger *slog.Logger, run func(co
 	if err != nil {
 		return nil, err
 	}
-	creds := ossx.NewCredentials(ossx.Key{AccessKeyID: getenv("OSS_ACCESS_KEY_ID"), AccessKeySecret: getenv("OSS_ACCESS_KEY_SECRET"),
-		SecurityToken: getenv("OSS_SESSION_TOKEN")})
-	b, err := ossx.New(ossx.Config{Endpoint: cfg.Endpoint, Bucket: cfg.Bucket, Region: cfg.Region, Credentials: creds})
+	b, creds, err := openBucket(cfg, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -50,11 +47,7 @@ func NewTask(name string, getenv config.Getenv, logger *slog.Logger, run func(co
 
 // Handle is the fc.Start handler; the payload (a timer event) is ignored.
 func (t *Task) Handle(ctx context.Context, _ []byte) (any, error) {
-	if lc, ok := fccontext.FromContext(ctx); ok {
-		t.creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
-			SecurityToken: lc.Credentials.SecurityToken})
-		ctx = context.WithValue(ctx, requestIDKey{}, lc.RequestID)
-	}
+	ctx = fromInvocation(ctx, t.creds)
 	if err := t.env.Bucket.CheckUnversioned(ctx); err != nil {
 		return nil, err
 	}

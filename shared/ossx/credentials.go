@@ -40,15 +40,18 @@ func NewCredentials(k Key) *Credentials {
 }
 
 // CredentialsFromEnv reads OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and the
-// optional OSS_SESSION_TOKEN, the variables the OSS SDK's environment
-// provider reads. ok is false when the key id or secret is missing.
-func CredentialsFromEnv() (c *Credentials, ok bool) {
-	k := Key{
-		AccessKeyID:     os.Getenv("OSS_ACCESS_KEY_ID"),
-		AccessKeySecret: os.Getenv("OSS_ACCESS_KEY_SECRET"),
-		SecurityToken:   os.Getenv("OSS_SESSION_TOKEN"),
+// optional OSS_SESSION_TOKEN (the variables the OSS SDK's environment
+// provider reads) through getenv, os.Getenv when nil. The result is not
+// Valid when the key id or secret is missing.
+func CredentialsFromEnv(getenv func(string) string) *Credentials {
+	if getenv == nil {
+		getenv = os.Getenv
 	}
-	return NewCredentials(k), k.AccessKeyID != "" && k.AccessKeySecret != ""
+	return NewCredentials(Key{
+		AccessKeyID:     getenv("OSS_ACCESS_KEY_ID"),
+		AccessKeySecret: getenv("OSS_ACCESS_KEY_SECRET"),
+		SecurityToken:   getenv("OSS_SESSION_TOKEN"),
+	})
 }
 
 // Set replaces the key. An empty key id leaves the current key in place.

@@ -139,3 +139,14 @@ func TestVersioningHonoursDeadline(t *testing.T) {
 		t.Fatalf("Versioning = %q, %v", st, err)
 	}
 }
+
+func TestCredentialsFromEnv(t *testing.T) {
+	env := map[string]string{"OSS_ACCESS_KEY_ID": "ak", "OSS_ACCESS_KEY_SECRET": "sk", "OSS_SESSION_TOKEN": "tok"}
+	c := ossx.CredentialsFromEnv(func(k string) string { return env[k] })
+	if k := c.GetCredentials(); !c.Valid() || k.GetAccessKeyID() != "ak" || k.GetAccessKeySecret() != "sk" || k.GetSecurityToken() != "tok" {
+		t.Fatalf("credentials %+v", k)
+	}
+	if ossx.CredentialsFromEnv(func(string) string { return "" }).Valid() {
+		t.Fatal("empty environment gave valid credentials")
+	}
+}

@@ -19,7 +19,7 @@ func Log(logger *slog.Logger, function string, requestID func(context.Context) s
 		return func(ctx context.Context, d *trigger.Delivery) *Result {
 			start := time.Now()
 			counter := ossx.NewCounter()
-			ctx = ossx.WithCounter(withStart(ctx, start), counter)
+			ctx = ossx.WithCounter(ctx, counter)
 			r := next(ctx, d)
 			attrs := []slog.Attr{
 				slog.String("requestId", requestID(ctx)),

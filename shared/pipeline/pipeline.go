@@ -7,7 +7,6 @@ package pipeline
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
@@ -91,11 +90,4 @@ func (r *Result) StatusCode() int {
 		return http.StatusUnprocessableEntity
 	}
 	return http.StatusBadRequest
-}
-
-type startKey struct{}
-
-// withStart records when the delivery's processing started.
-func withStart(ctx context.Context, t time.Time) context.Context {
-	return context.WithValue(ctx, startKey{}, t)
 }

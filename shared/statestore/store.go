@@ -366,6 +366,3 @@ func (s *Store[T]) newestKey(ctx context.Context, id string) (string, uint64, er
 	}
 	return key, seq, nil
 }
-
-// Forget drops id from the cache.
-func (s *Store[T]) Forget(id string) { s.cache.drop(id) }
