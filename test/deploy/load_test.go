@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -15,16 +14,12 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 )
 
 // buildActionKey is the s.yaml action hook that runs before `s deploy` and
 // `s local`.
 const buildActionKey = "pre-${regex('deploy|local')}"
-
-// schemaURL is the name the fc3 schema is registered under in the compiler.
-const schemaURL = "fc3.json"
 
 // repoRoot returns the repository root: two levels above this package's
 // directory, which is the working directory of `go test`.
@@ -196,87 +191,6 @@ func resolveVars(v any, vars map[string]any) (any, error) {
 		return out, nil
 	}
 	return v, nil
-}
-
-// fc3Schema is the fc3 component's JSON Schema, compiled, with the raw
-// document for property-name checks.
-type fc3Schema struct {
-	compiler *jsonschema.Compiler
-	doc      map[string]any
-	props    *jsonschema.Schema
-}
-
-// loadSchema reads ../shared/reference/fc3-s-yaml-schema.json relative to
-// the repository root.
-func loadSchema(t testing.TB) *fc3Schema {
-	t.Helper()
-	path := filepath.Join(repoRoot(t), "..", "shared", "reference", "fc3-s-yaml-schema.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("the fc3 component schema is required to validate s.yaml and was not found: %v\n"+
-			"(it is the devsapp/fc3 repository's src/schema.json, kept at ../shared/reference/fc3-s-yaml-schema.json relative to the repository root)", err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	raw, ok := doc.(map[string]any)
-	if !ok {
-		t.Fatalf("%s: not a JSON object", path)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(schemaURL, doc); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	s := &fc3Schema{compiler: c, doc: raw}
-	if s.props, err = c.Compile(schemaURL); err != nil {
-		t.Fatalf("compile %s: %v", path, err)
-	}
-	return s
-}
-
-// definition compiles #/definitions/<name>.
-func (s *fc3Schema) definition(t testing.TB, name string) *jsonschema.Schema {
-	t.Helper()
-	d, err := s.compiler.Compile(schemaURL + "#/definitions/" + name)
-	if err != nil {
-		t.Fatalf("compile definition %s: %v", name, err)
-	}
-	return d
-}
-
-// propertyNames returns the names under "properties" of the schema root
-// (def == "") or of a definition.
-func (s *fc3Schema) propertyNames(def string) map[string]bool {
-	node := s.doc
-	if def != "" {
-		defs, _ := s.doc["definitions"].(map[string]any)
-		node, _ = defs[def].(map[string]any)
-	}
-	props, _ := node["properties"].(map[string]any)
-	names := map[string]bool{}
-	for k := range props {
-		names[k] = true
-	}
-	return names
-}
-
-// validate checks a YAML-decoded value against a compiled schema, after a
-// round trip through JSON so that the validator sees JSON values.
-func validate(sch *jsonschema.Schema, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("not representable as JSON: %w", err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	if err := sch.Validate(inst); err != nil {
-		// The detailed form names every failing keyword and location.
-		return fmt.Errorf("%#v", err)
-	}
-	return nil
 }
 
 // ROS template.
