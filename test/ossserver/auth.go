@@ -116,15 +116,21 @@ func (s *Server) verifyV1(rq *request, cred string) error {
 	if e != nil {
 		return e
 	}
-	date := r.Header.Get("Date")
+	// OSS takes the request time from Date or, when there is none, from
+	// x-oss-date (what ali-oss sends); either is the string to sign's date
+	// line, and x-oss-date is also signed as an x-oss- header.
+	date, dateHeader := r.Header.Get("Date"), "Date"
+	if date == "" {
+		date, dateHeader = r.Header.Get(hdrOSSDate), hdrOSSDate
+	}
 	if date == "" {
 		return errAccessDenied("Missing the Date header.")
 	}
 	when, err := http.ParseTime(date)
 	if err != nil {
-		return errAccessDenied("The Date header %q is invalid.", date)
+		return errAccessDenied("The %s header %q is invalid.", dateHeader, date)
 	}
-	sts := stringToSignV1(r, rq.bucket, rq.key, rq.query)
+	sts := stringToSignV1(r, date, rq.bucket, rq.key, rq.query)
 	mac := hmac.New(sha1.New, []byte(c.AccessKeySecret))
 	mac.Write([]byte(sts))
 	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
@@ -138,12 +144,13 @@ func (s *Server) verifyV1(rq *request, cred string) error {
 }
 
 // stringToSignV1 builds the V1 string to sign as the SDK's getSignedStr.
-func stringToSignV1(r *http.Request, bucket, key string, q queryParams) string {
+// date is the request time as sent (Date, or x-oss-date without Date).
+func stringToSignV1(r *http.Request, date, bucket, key string, q queryParams) string {
 	var b strings.Builder
 	b.WriteString(r.Method + "\n")
 	b.WriteString(r.Header.Get("Content-MD5") + "\n")
 	b.WriteString(r.Header.Get("Content-Type") + "\n")
-	b.WriteString(r.Header.Get("Date") + "\n")
+	b.WriteString(date + "\n")
 	for _, h := range canonicalHeaders(r, func(name string) bool { return strings.HasPrefix(name, "x-oss-") }, false) {
 		b.WriteString(h[0] + ":" + h[1] + "\n")
 	}
