@@ -49,6 +49,11 @@ const (
 	LocalVODKey          = "local-vod-key"
 	LocalIMSKey          = "local-ims-key"
 	LocalLiveKey         = "local-live-key"
+	// LocalQueryToken is the default bearer token of liverecordquery
+	// (Options.QueryToken; the local command's MEDIASTATE_QUERY_TOKEN).
+	LocalQueryToken = "local-query-token"
+	// SweepFunction is the function run by a timer instead of callbacks.
+	SweepFunction = "sweep"
 )
 
 // Options configure a Stack.
@@ -78,6 +83,15 @@ type Options struct {
 	Timeout time.Duration
 	// Log receives the functions' output; default discarded (kept for Logs).
 	Log io.Writer
+	// QueryToken is liverecordquery's QUERY_TOKEN; default LocalQueryToken.
+	QueryToken string
+	// BinCache, when set, keeps the built function binaries in this
+	// directory by a hash of the sources, so that a restart with nothing
+	// changed builds nothing. Empty: build for this process only.
+	BinCache string
+	// SweepEvery, when positive and the sweep function runs, invokes it
+	// with a timer event at this interval (FC runs it hourly).
+	SweepEvery time.Duration
 }
 
 // External describes a real OSS bucket.
@@ -114,12 +128,21 @@ type Stack struct {
 	Client *ossx.Bucket
 	// Prefix is the functions' STATE_PREFIX.
 	Prefix string
+	// OSSRegion is the region V4 signatures must be scoped to.
+	OSSRegion string
+	// QueryToken is liverecordquery's bearer token.
+	QueryToken string
+	// Cached lists the functions whose binaries came from Options.BinCache.
+	Cached []string
+	// SweepEvery is the interval of the local sweep timer (0: none).
+	SweepEvery time.Duration
 
-	front   *http.Server
-	ln      net.Listener
-	binDir  string
-	reqSeq  atomic.Uint64
-	closeMu sync.Once
+	stopTimer chan struct{}
+	front     *http.Server
+	ln        net.Listener
+	binDir    string
+	reqSeq    atomic.Uint64
+	closeMu   sync.Once
 }
 
 // FindRoot returns the directory holding go.mod, from dir upwards.
@@ -179,10 +202,16 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return nil, err
 		}
 	}
-	s = &Stack{Functions: map[string]*fcemu.Function{}, Prefix: "mediastate/"}
+	if o.QueryToken == "" {
+		o.QueryToken = LocalQueryToken
+	}
+	s = &Stack{Functions: map[string]*fcemu.Function{}, Prefix: "mediastate/", QueryToken: o.QueryToken, stopTimer: make(chan struct{})}
+	// Every error return sets s to nil: close what was started through a
+	// copy.
+	started := s
 	defer func() {
 		if err != nil {
-			s.Close()
+			started.Close()
 		}
 	}()
 
@@ -197,6 +226,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	region := ""
 	if e := o.ExternalOSS; e != nil {
 		s.OSSEndpoint, s.Bucket, key, region = e.Endpoint, e.Bucket, e.Key, e.Region
+		s.OSSRegion = e.Region
 	} else {
 		s.OSS, err = ossserver.Start(ossserver.Options{
 			Credentials: []ossserver.Credential{{AccessKeyID: LocalAccessKeyID, AccessKeySecret: LocalAccessKeySecret}},
@@ -205,7 +235,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("OSS server: %w", err)
 		}
-		s.OSSEndpoint, s.Bucket = s.OSS.URL(), LocalBucket
+		s.OSSEndpoint, s.Bucket, s.OSSRegion = s.OSS.URL(), LocalBucket, s.OSS.Region()
 	}
 	if s.Client, err = ossx.New(ossx.Config{Endpoint: s.OSSEndpoint, Bucket: s.Bucket, Region: region, Credentials: ossx.NewCredentials(key)}); err != nil {
 		return nil, err
@@ -217,16 +247,19 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if s.binDir, err = os.MkdirTemp("", "mediastate-bin-"); err != nil {
 		return nil, err
 	}
+	bins, cached, err := buildAll(ctx, o.Root, o.Functions, o.BinCache, s.binDir)
+	if err != nil {
+		return nil, err
+	}
+	s.Cached = cached
 	for _, fn := range o.Functions {
-		bin, err := fcemu.Build(ctx, filepath.Join(o.Root, "functions", fn), s.binDir)
-		if err != nil {
-			return nil, fmt.Errorf("build %s: %w", fn, err)
-		}
+		bin := bins[fn]
 		env := []string{
 			"OSS_ENDPOINT=" + s.OSSEndpoint, "OSS_BUCKET=" + s.Bucket, "STATE_PREFIX=" + s.Prefix,
 			"VOD_CALLBACK_URL=" + s.URL + "/" + fn, "VOD_CALLBACK_KEYS=" + LocalVODKey,
 			"IMS_CALLBACK_URL=" + s.URL + "/" + fn, "IMS_CALLBACK_KEYS=" + LocalIMSKey,
 			"LIVE_CALLBACK_URL=" + s.URL + "/" + fn, "LIVE_CALLBACK_KEYS=" + LocalLiveKey,
+			"QUERY_TOKEN=" + s.QueryToken,
 		}
 		if region != "" {
 			env = append(env, "OSS_REGION="+region)
@@ -248,13 +281,44 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 
 	s.front = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go s.front.Serve(s.ln)
+	if f := s.Functions[SweepFunction]; f != nil && o.SweepEvery > 0 {
+		s.SweepEvery = o.SweepEvery
+		go s.sweepTimer(f, o.SweepEvery, o.Log)
+	}
 	return s, nil
+}
+
+// TimerEvent is the payload of an FC timer trigger invocation.
+func TimerEvent(name string, now time.Time) []byte {
+	b, _ := json.Marshal(map[string]string{"triggerTime": now.UTC().Format(time.RFC3339), "triggerName": name, "payload": ""})
+	return b
+}
+
+// sweepTimer invokes the sweep function every interval, as FC's timer
+// trigger does, until the stack closes.
+func (s *Stack) sweepTimer(f *fcemu.Function, every time.Duration, log io.Writer) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stopTimer:
+			return
+		case now := <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+			res, err := f.Invoke(ctx, TimerEvent("hourly", now), fcemu.WithRequestID(s.requestID()))
+			cancel()
+			if log != nil && (err != nil || res.Error != nil) {
+				fmt.Fprintf(log, "local sweep timer: %v %v\n", err, res)
+			}
+		}
+	}
 }
 
 // Close stops the front door, the functions and the OSS server.
 func (s *Stack) Close() error {
 	var errs []error
 	s.closeMu.Do(func() {
+		close(s.stopTimer)
 		if s.front != nil {
 			errs = append(errs, s.front.Close())
 		} else if s.ln != nil {
@@ -449,12 +513,27 @@ func (s *Stack) Banner() string {
 	fmt.Fprintf(&b, "mediastate local stack\n\n")
 	if s.OSS != nil {
 		fmt.Fprintf(&b, "OSS (embedded)   %s  bucket %s  key %s / %s\n", s.OSSEndpoint, s.Bucket, LocalAccessKeyID, LocalAccessKeySecret)
+		fmt.Fprintf(&b, "OSS clients      path-style addressing required (http://host:port/<bucket>/<key>); signature V1 (Date or x-oss-date) or V4 with region %s\n", s.OSSRegion)
 	} else {
 		fmt.Fprintf(&b, "OSS (external)   %s  bucket %s\n", s.OSSEndpoint, s.Bucket)
 	}
-	fmt.Fprintf(&b, "state prefix     %s\n\nfunctions:\n", s.Prefix)
+	fmt.Fprintf(&b, "state prefix     %s\n", s.Prefix)
+	fmt.Fprintf(&b, "query token      %s\n", s.QueryToken)
+	fmt.Fprintf(&b, "\nfunctions:\n")
 	for _, n := range s.Names() {
-		fmt.Fprintf(&b, "  %-16s POST %s/%s  (HTTP trigger)   POST %s/%s/invoke  (raw event)\n", n, s.URL, n, s.URL, n)
+		switch n {
+		case SweepFunction:
+			every := "not scheduled (run it by hand)"
+			if s.SweepEvery > 0 {
+				every = "every " + s.SweepEvery.String()
+			}
+			fmt.Fprintf(&b, "  %-16s timer trigger, %s; run it now:\n", n, every)
+			fmt.Fprintf(&b, "  %-16s   curl -s -d '{\"triggerName\":\"hourly\",\"payload\":\"\"}' %s/%s/invoke\n", "", s.URL, n)
+		case "liverecordquery":
+			fmt.Fprintf(&b, "  %-16s GET  %s/%s?DomainName=...&StartTime=...&EndTime=...  with -H 'Authorization: Bearer %s'\n", n, s.URL, n, s.QueryToken)
+		default:
+			fmt.Fprintf(&b, "  %-16s POST %s/%s  (HTTP trigger)   POST %s/%s/invoke  (raw event)\n", n, s.URL, n, s.URL, n)
+		}
 	}
 	fmt.Fprintf(&b, "\nHTTP callbacks must be signed (CALLBACK_AUTH=off to disable): callback URL = the function's URL above,\n")
 	fmt.Fprintf(&b, "keys: VOD %q, IMS %q, Live %q. Example (VOD):\n", LocalVODKey, LocalIMSKey, LocalLiveKey)
@@ -464,6 +543,9 @@ func (s *Stack) Banner() string {
 	fmt.Fprintf(&b, "MNS-shaped deliveries need no signature:\n")
 	fmt.Fprintf(&b, "  curl -s --data-binary @shared/trigger/testdata/<fixture>.json %s/upload/invoke\n", s.URL)
 	fmt.Fprintf(&b, "Read a state:\n  curl -s %s/-/state/media/<MediaId>\n", s.URL)
+	if s.OSS != nil {
+		fmt.Fprintf(&b, "  go run ./cmd/mediastate get <MediaId>     (the operator CLI; also list, history, deadletters, live query, sweep --dry-run)\n")
+	}
 	fmt.Fprintf(&b, "Replay dead letters of a function:\n  curl -s -d '{\"mediastate\":{\"action\":\"replay-dead-letters\"}}' %s/upload/invoke\n", s.URL)
 	return b.String()
 }

@@ -1,0 +1,147 @@
+package localstack
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSourceHash checks that the binary cache key changes with any source
+// a binary is built from, and not with tests or test data.
+func TestSourceHash(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, content string) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module x\n")
+	write("functions/f/main.go", "package main\nfunc main() {}\n")
+	write("shared/a/a.go", "package a\n")
+	hash := func() string {
+		t.Helper()
+		h, err := sourceHash(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	base := hash()
+	if again := hash(); again != base {
+		t.Fatalf("hash is not stable: %s then %s", base, again)
+	}
+	unchanged := map[string]string{
+		"a test":         "shared/a/a_test.go",
+		"test data":      "shared/a/testdata/x.go",
+		"a hidden dir":   ".localstack/x.go",
+		"a non-Go file":  "shared/a/notes.md",
+		"the build tree": "build/f/x.go",
+	}
+	for name, rel := range unchanged {
+		write(rel, "package a\n// changed\n")
+		if h := hash(); h != base {
+			t.Errorf("adding %s (%s) changed the hash", name, rel)
+		}
+	}
+	for name, rel := range map[string]string{"a shared package": "shared/a/a.go", "go.mod": "go.mod", "go.sum": "go.sum", "a new file": "shared/b/b.go"} {
+		write(rel, "package a\n// changed "+name+"\n")
+		h := hash()
+		if h == base {
+			t.Errorf("changing %s (%s) left the hash as it was", name, rel)
+		}
+		base = h
+	}
+}
+
+// TestBinaryCacheAndBanner starts a stack with the sweep function twice on
+// one binary cache: the second start builds nothing. The banner carries
+// what OSS clients and query callers need, and the sweep's "run it now"
+// command works.
+func TestBinaryCacheAndBanner(t *testing.T) {
+	root, err := FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := func(token string) *Stack {
+		t.Helper()
+		s, err := Start(ctx, Options{Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: []string{SweepFunction},
+			BinCache: cache, QueryToken: token, SweepEvery: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	first := start("")
+	if len(first.Cached) != 0 {
+		t.Errorf("first start with an empty cache reports cached binaries %v", first.Cached)
+	}
+	banner := first.Banner()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	second := start("my-token")
+	defer second.Close()
+	if !slices.Equal(second.Cached, []string{SweepFunction}) {
+		t.Errorf("second start: cached %v, want [%s]", second.Cached, SweepFunction)
+	}
+	for _, want := range []string{
+		"\nquery token      " + LocalQueryToken + "\n",
+		"path-style addressing required",
+		"V4 with region " + first.OSSRegion,
+		"x-oss-date",
+		"timer trigger, every 1h0m0s; run it now:",
+	} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	if first.OSSRegion == "" {
+		t.Error("no OSS region")
+	}
+	if strings.Contains(banner, "/sweep  (HTTP trigger)") {
+		t.Errorf("banner lists sweep as an HTTP trigger:\n%s", banner)
+	}
+	if b := second.Banner(); !strings.Contains(b, "\nquery token      my-token\n") {
+		t.Errorf("banner does not show the configured token:\n%s", b)
+	}
+
+	// The banner's command: POST the timer event to /sweep/invoke.
+	var cmd string
+	for _, l := range strings.Split(second.Banner(), "\n") {
+		if strings.Contains(l, "/sweep/invoke") {
+			cmd = l
+		}
+	}
+	_, rest, ok := strings.Cut(cmd, "-d '")
+	if !ok {
+		t.Fatalf("no curl -d command for the sweep in the banner:\n%s", second.Banner())
+	}
+	payload, _, _ := strings.Cut(rest, "'")
+	res, err := http.Post(second.URL+"/sweep/invoke", "application/json", strings.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	var rep struct {
+		Media *struct{ IDs int } `json:"media"`
+	}
+	if res.StatusCode != http.StatusOK || res.Header.Get("X-Fc-Error-Type") != "" || json.Unmarshal(out, &rep) != nil || rep.Media == nil {
+		t.Fatalf("sweep run by the banner's command: %d %s", res.StatusCode, out)
+	}
+}
