@@ -5,19 +5,24 @@ import (
 	"time"
 
 	"mediastate/shared/media"
+	"mediastate/shared/snapshot"
 	"mediastate/shared/statestore"
 )
 
 // SweepReport is the sweep function's answer.
 type SweepReport struct {
-	Media      statestore.SweepStats `json:"media"`
-	Live       statestore.SweepStats `json:"live"`
-	DurationMs int64                 `json:"durationMs"`
+	Media statestore.SweepStats `json:"media"`
+	Live  statestore.SweepStats `json:"live"`
+	// Snapshot is the snapshot of every media state written after the
+	// sweep (package snapshot).
+	Snapshot   snapshot.Meta `json:"snapshot"`
+	DurationMs int64         `json:"durationMs"`
 }
 
 // Sweep deletes old versions of every media state and every Live stream
 // state (statestore.Sweep with its defaults: keep the newest 2, delete only
-// versions whose successor is older than an hour).
+// versions whose successor is older than an hour), then writes a snapshot
+// of every current media state for bulk readers and prunes old snapshots.
 func Sweep(ctx context.Context, env *Env) (any, error) {
 	start := time.Now()
 	s, err := media.NewStore(env.Bucket, env.Config.Prefix, statestore.Options{CacheSize: 1})
@@ -29,9 +34,13 @@ func Sweep(ctx context.Context, env *Env) (any, error) {
 	if err == nil {
 		rep.Live, err = SweepLive(ctx, env)
 	}
+	if err == nil {
+		rep.Snapshot, err = snapshot.Write(ctx, s, env.Config.Prefix, time.Now(), 0)
+	}
 	rep.DurationMs = time.Since(start).Milliseconds()
 	env.Logger.Info("sweep", "function", env.Name, "ids", rep.Media.IDs+rep.Live.IDs, "versions", rep.Media.Versions+rep.Live.Versions,
-		"deleted", rep.Media.Deleted+rep.Live.Deleted, "durationMs", rep.DurationMs, "error", errString(err))
+		"deleted", rep.Media.Deleted+rep.Live.Deleted, "snapshot", rep.Snapshot.Key, "snapshotCount", rep.Snapshot.Count,
+		"snapshotReused", rep.Snapshot.Reused, "durationMs", rep.DurationMs, "error", errString(err))
 	return rep, err
 }
 

@@ -69,6 +69,11 @@ func (s *Store[T]) EachDocument(ctx context.Context, fn func(v Version, doc *T) 
 // eachID lists every version under the prefix and calls fn once per id
 // with its versions, newest first.
 func (s *Store[T]) eachID(ctx context.Context, fn func([]Version) error) error {
+	return s.eachIDUnder(ctx, "", fn)
+}
+
+// eachIDUnder is eachID for the ids that start with idPrefix.
+func (s *Store[T]) eachIDUnder(ctx context.Context, idPrefix string, fn func([]Version) error) error {
 	var group []Version
 	flush := func() error {
 		if len(group) == 0 {
@@ -80,7 +85,7 @@ func (s *Store[T]) eachID(ctx context.Context, fn func([]Version) error) error {
 	}
 	token := ""
 	for {
-		page, err := s.b.List(ctx, ossx.ListOptions{Prefix: s.prefix, ContinuationToken: token})
+		page, err := s.b.List(ctx, ossx.ListOptions{Prefix: s.prefix + idPrefix, ContinuationToken: token})
 		if err != nil {
 			return fmt.Errorf("list states: %w", err)
 		}

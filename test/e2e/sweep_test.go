@@ -38,7 +38,8 @@ func TestSweepReport(t *testing.T) {
 		Live struct {
 			IDs, Versions, Deleted int
 		} `json:"live"`
-		DurationMs *int64 `json:"durationMs"`
+		Snapshot   json.RawMessage `json:"snapshot"` // checked by TestSnapshot
+		DurationMs *int64          `json:"durationMs"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(r.Body))
 	dec.DisallowUnknownFields()
