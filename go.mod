@@ -10,6 +10,8 @@ require (
 
 require gopkg.in/yaml.v3 v3.0.1
 
+require github.com/aliyun/alibabacloud-oss-go-sdk-v2 v1.6.1
+
 require (
 	github.com/aliyun/fc-runtime-go-sdk v0.3.1
 	golang.org/x/text v0.14.0 // indirect
