@@ -3,8 +3,7 @@
 package main
 
 import (
-	"mediastate/shared/callback"
 	"mediastate/shared/fcapp"
 )
 
-func main() { fcapp.Main(fcapp.MediaSpec("editing", callback.FamilyEditing)) }
+func main() { fcapp.MainNamed("editing") }

@@ -4,8 +4,7 @@
 package main
 
 import (
-	"mediastate/shared/callback"
 	"mediastate/shared/fcapp"
 )
 
-func main() { fcapp.Main(fcapp.MediaSpec("media", callback.FamilyMedia)) }
+func main() { fcapp.MainNamed("media") }

@@ -3,8 +3,7 @@
 package main
 
 import (
-	"mediastate/shared/callback"
 	"mediastate/shared/fcapp"
 )
 
-func main() { fcapp.Main(fcapp.MediaSpec("transcode", callback.FamilyTranscode)) }
+func main() { fcapp.MainNamed("transcode") }

@@ -5,8 +5,7 @@
 package main
 
 import (
-	"mediastate/shared/callback"
 	"mediastate/shared/fcapp"
 )
 
-func main() { fcapp.Main(fcapp.MediaSpec("upload", callback.FamilyUpload)) }
+func main() { fcapp.MainNamed("upload") }

@@ -33,6 +33,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"mediastate/shared/localdefaults"
 	"mediastate/shared/media"
 	"mediastate/shared/ossx"
 	"mediastate/shared/statestore"
@@ -43,15 +44,15 @@ import (
 // Local credentials and keys. They protect nothing: the stack listens on
 // loopback only.
 const (
-	LocalAccessKeyID     = "LTAIlocalstack0001"
-	LocalAccessKeySecret = "localstack-secret"
-	LocalBucket          = "mediastate-local"
+	LocalAccessKeyID     = localdefaults.AccessKeyID
+	LocalAccessKeySecret = localdefaults.AccessKeySecret
+	LocalBucket          = localdefaults.Bucket
 	LocalVODKey          = "local-vod-key"
 	LocalIMSKey          = "local-ims-key"
 	LocalLiveKey         = "local-live-key"
 	// LocalQueryToken is the default bearer token of liverecordquery
 	// (Options.QueryToken; the local command's MEDIASTATE_QUERY_TOKEN).
-	LocalQueryToken = "local-query-token"
+	LocalQueryToken = localdefaults.QueryToken
 	// SweepFunction is the function run by a timer instead of callbacks.
 	SweepFunction = "sweep"
 )
@@ -192,7 +193,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		o.Addr = "127.0.0.1:8080"
 	}
 	if o.OSSAddr == "" {
-		o.OSSAddr = "127.0.0.1:9000"
+		o.OSSAddr = localdefaults.OSSAddr
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
@@ -205,7 +206,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if o.QueryToken == "" {
 		o.QueryToken = LocalQueryToken
 	}
-	s = &Stack{Functions: map[string]*fcemu.Function{}, Prefix: "mediastate/", QueryToken: o.QueryToken, stopTimer: make(chan struct{})}
+	s = &Stack{Functions: map[string]*fcemu.Function{}, Prefix: localdefaults.Prefix, QueryToken: o.QueryToken, stopTimer: make(chan struct{})}
 	// Every error return sets s to nil: close what was started through a
 	// copy.
 	started := s
