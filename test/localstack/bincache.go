@@ -8,11 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	"mediastate/test/fcemu"
 )
@@ -62,116 +62,75 @@ func sourceHash(root string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:24], nil
 }
 
-// buildAll builds the functions concurrently and returns their binaries.
-// With cacheDir set, binaries are kept under cacheDir/<source hash>/ and
-// reused while the sources are unchanged; cached reports which were. Without
-// it they are built into tmpDir (fcemu caches them for the process).
+// buildAll returns the functions' binaries. With cacheDir set, binaries
+// are kept under cacheDir/<source hash>/ and reused while the sources are
+// unchanged (cached reports which were); the missing ones are built by ONE
+// go build, which compiles the packages they share once (concurrent go
+// builds would each compile them on a cold build cache). Without cacheDir
+// they are built into tmpDir by fcemu, which caches them for the process.
 func buildAll(ctx context.Context, root string, fns []string, cacheDir, tmpDir string) (bins map[string]string, cached []string, err error) {
-	dir := tmpDir
-	if cacheDir != "" {
-		sum, err := sourceHash(root)
-		if err != nil {
-			return nil, nil, err
-		}
-		dir = filepath.Join(cacheDir, sum)
-		// Older builds are of other sources: remove them.
-		if old, err := os.ReadDir(cacheDir); err == nil {
-			for _, e := range old {
-				if e.IsDir() && e.Name() != sum && len(e.Name()) == len(sum) {
-					os.RemoveAll(filepath.Join(cacheDir, e.Name()))
-				}
-			}
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("binary cache: %w", err)
-		}
-	}
 	bins = map[string]string{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errs := make([]error, len(fns))
-	for i, fn := range fns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			bin, hit, err := buildOne(ctx, root, fn, dir, cacheDir != "")
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs[i] = fmt.Errorf("build %s: %w", fn, err)
-				return
+	if cacheDir == "" {
+		for _, fn := range fns {
+			if bins[fn], err = fcemu.Build(ctx, filepath.Join(root, "functions", fn), tmpDir); err != nil {
+				return nil, nil, fmt.Errorf("build %s: %w", fn, err)
 			}
-			bins[fn] = bin
-			if hit {
-				cached = append(cached, fn)
-			}
-		}()
+		}
+		return bins, nil, nil
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, nil, err
+	sum, err := sourceHash(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := filepath.Join(cacheDir, sum)
+	// Older builds are of other sources: remove them.
+	if old, err := os.ReadDir(cacheDir); err == nil {
+		for _, e := range old {
+			if e.IsDir() && e.Name() != sum && len(e.Name()) == len(sum) {
+				os.RemoveAll(filepath.Join(cacheDir, e.Name()))
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("binary cache: %w", err)
+	}
+	var missing []string
+	for _, fn := range fns {
+		p := filepath.Join(dir, fn)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			bins[fn] = p
+			cached = append(cached, fn)
+		} else {
+			missing = append(missing, fn)
 		}
 	}
 	sort.Strings(cached)
+	if len(missing) == 0 {
+		return bins, cached, nil
+	}
+	// Build into a private directory, then move each binary into place
+	// with a rename, so concurrent stacks never see half a file.
+	tmp, err := os.MkdirTemp(dir, ".build-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("binary cache: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	args := []string{"build", "-trimpath", "-o", tmp + string(filepath.Separator)}
+	for _, fn := range missing {
+		args = append(args, "./"+filepath.ToSlash(filepath.Join("functions", fn)))
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, nil, fmt.Errorf("build %s: go build: %w\n%s", strings.Join(missing, ", "), err, strings.TrimSpace(string(out)))
+	}
+	for _, fn := range missing {
+		final := filepath.Join(dir, fn)
+		if err := os.Rename(filepath.Join(tmp, fn), final); err != nil {
+			return nil, nil, fmt.Errorf("binary cache: %w", err)
+		}
+		bins[fn] = final
+	}
 	return bins, cached, nil
-}
-
-// buildOne returns the binary of one function: the cached one when keep is
-// set and it exists, else a fresh build (moved into dir under the
-// function's name when keep is set, atomically, so concurrent stacks never
-// see half a file).
-func buildOne(ctx context.Context, root, fn, dir string, keep bool) (string, bool, error) {
-	final := filepath.Join(dir, fn)
-	if keep {
-		if st, err := os.Stat(final); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return final, true, nil
-		}
-	}
-	out := dir
-	if keep {
-		tmp, err := os.MkdirTemp(dir, "."+fn+"-")
-		if err != nil {
-			return "", false, err
-		}
-		defer os.RemoveAll(tmp)
-		out = tmp
-	}
-	bin, err := fcemu.Build(ctx, filepath.Join(root, "functions", fn), out)
-	if err != nil || !keep {
-		return bin, false, err
-	}
-	// fcemu may hand back a binary it built earlier elsewhere in this
-	// process: copy it rather than move another stack's file.
-	if err := copyFile(bin, final); err != nil {
-		return "", false, fmt.Errorf("binary cache: %w", err)
-	}
-	return final, false, nil
-}
-
-// copyFile copies an executable to dst through a temporary file in dst's
-// directory and a rename.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o755); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
 }
