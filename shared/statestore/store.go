@@ -45,14 +45,12 @@ package statestore
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	smithyrand "github.com/aws/smithy-go/rand"
 	smithytime "github.com/aws/smithy-go/time"
 
 	"mediastate/shared/apierr"
@@ -63,7 +61,7 @@ import (
 // Metadata header names (without the x-oss-meta- prefix).
 const (
 	MetaSeq       = "seq"
-	MetaWriter    = "writer"
+	MetaWriter    = ossx.MetaWriter
 	MetaWrittenAt = "written-at"
 )
 
@@ -234,7 +232,6 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 			return res, err
 		}
 	}
-	orphan := "" // our version 1 written into a hole the sweep left
 	for lost := 0; ; {
 		if !guess && s.now().Sub(cur.trust) >= s.ttl {
 			// Too long since OSS last vouched for cur (a long run of lost
@@ -260,7 +257,11 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 		}
 		key := s.VersionKey(id, cur.ver+1)
 		started := s.now()
-		err = s.create(ctx, key, body, cur.ver+1, &res)
+		trust := cur.trust
+		if guess {
+			trust = time.Time{} // confirmed below instead
+		}
+		err = s.create(ctx, key, body, cur.ver+1, trust, &res)
 		if err == nil && guess {
 			// Version 1 did not exist, but the id may: the sweep deletes old
 			// versions, version 1 first. Confirm that ours is the newest
@@ -271,8 +272,12 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 				return res, lerr
 			}
 			if newest != 1 {
+				// Ours filled a hole below the newest version, where no reader
+				// looks: remove it, so that the retained versions stay a chain
+				// (the sweep would remove it too), and apply the change to the
+				// newest version.
 				res.Conflicts++
-				orphan = key
+				_ = s.b.Delete(ctx, key)
 				if cur, err = s.load(ctx, id); err != nil {
 					return res, err
 				}
@@ -280,16 +285,17 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 			}
 		}
 		if err == nil {
-			if orphan != "" {
-				// Nobody reads a version below the newest; removing ours keeps
-				// the retained versions a chain. The sweep would remove it too.
-				_ = s.b.Delete(ctx, orphan)
-			}
 			s.cache.put(id, known[T]{doc: next, ver: cur.ver + 1, trust: started})
 			res.Version, res.Written = cur.ver+1, true
 			return res, nil
 		}
 		s.cache.drop(id)
+		if errors.Is(err, errStale) {
+			if cur, err = s.load(ctx, id); err != nil {
+				return res, err
+			}
+			continue
+		}
 		if !errors.Is(err, ossx.ErrExists) {
 			return res, err
 		}
@@ -330,47 +336,32 @@ func (s *Store[T]) read(ctx context.Context, key string) (*T, error) {
 	return doc, nil
 }
 
-// create writes version seq create-only. A transient failure may have
-// landed (the response was lost), so the write is retried with the same
-// writer id, and a 409 after such a failure is resolved by reading the
-// writer id back: ours means the write landed.
-func (s *Store[T]) create(ctx context.Context, key string, body []byte, seq uint64, res *Result) error {
-	writer, err := smithyrand.NewUUID(rand.Reader).GetUUID()
-	if err != nil {
-		return apierr.Transient(apierr.Internal, err, "writer id")
-	}
-	meta := map[string]string{
+// errStale stops a write whose trust ran out before it could be sent.
+var errStale = errors.New("statestore: the version written from is no longer trusted")
+
+// create writes version seq create-only (ossx.Bucket.Create). With a trust
+// time, every attempt is sent only while that trust is younger than
+// CacheTTL (errStale otherwise): the sweep's age rule covers the writes
+// made within that bound, and no other.
+func (s *Store[T]) create(ctx context.Context, key string, body []byte, seq uint64, trust time.Time, res *Result) error {
+	o := ossx.CreateOptions{Retry: s.retry, Meta: map[string]string{
 		MetaSeq:       strconv.FormatUint(seq, 10),
-		MetaWriter:    writer,
 		MetaWrittenAt: smithytime.FormatDateTime(s.now()),
-	}
-	ambiguous := false
-	return retry.Do(ctx, s.retry, func(int) (bool, error) {
-		err := s.b.PutObject(ctx, key, body, ossx.PutOptions{ForbidOverwrite: true, Meta: meta})
-		switch {
-		case err == nil:
-			return false, nil
-		case errors.Is(err, ossx.ErrExists):
-			if !ambiguous {
-				return false, err
+	}}
+	if !trust.IsZero() {
+		o.Valid = func() error {
+			if s.now().Sub(trust) >= s.ttl {
+				return errStale
 			}
-			info, herr := s.b.HeadObject(ctx, key)
-			if herr != nil {
-				return false, fmt.Errorf("resolve ambiguous write of %s: %w", key, herr)
-			}
-			if info.Meta[MetaWriter] == writer {
-				res.Resolved++
-				return false, nil
-			}
-			return false, err
-		case apierr.IsPermanent(err):
-			return false, err
-		default:
-			ambiguous = true
-			res.Retries++
-			return true, err
+			return nil
 		}
-	})
+	}
+	cr, err := s.b.Create(ctx, key, body, o)
+	res.Retries += cr.Retries
+	if cr.Resolved {
+		res.Resolved++
+	}
+	return err
 }
 
 // cached returns what the cache knows of id if its trust is still young
