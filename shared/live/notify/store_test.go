@@ -462,3 +462,41 @@ func TestClaimQueueRedelivery(t *testing.T) {
 		t.Fatalf("redelivery of the other message: %+v %v, want %+v", got, err, other)
 	}
 }
+
+// TestClaimRequests pins the OSS requests of a claim in each case (README,
+// Live section).
+func TestClaimRequests(t *testing.T) {
+	env := osstest.Start(t)
+	c := newClock(t0)
+	s := newStore(t, env, Options{Now: c.now})
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		after time.Duration
+		msg   string
+		seq   uint64
+		want  string
+	}{
+		{"new body over HTTP", 0, "", 1, "ListObjectsV2=1 PutObject=1"},
+		{"HTTP retry within the window", time.Second, "", 1, "GetObject=1 ListObjectsV2=1"},
+		{"same body after the window", 10 * time.Minute, "", 2, "GetObject=1 ListObjectsV2=1 PutObject=1"},
+		{"new body as a queue message", 10 * time.Minute, "m-1", 3, "GetObject=1 ListObjectsV2=1 PutObject=2"},
+		{"queue redelivery after the window", time.Hour, "m-1", 3, "GetObject=2 ListObjectsV2=1 PutObject=1"},
+	}
+	for _, tc := range cases {
+		c.set(c.now().Add(tc.after))
+		env.Server.ResetStats()
+		occ, err := s.Claim(ctx, "d.com", eid(1), tc.msg)
+		if err != nil || occ.Seq != tc.seq {
+			t.Fatalf("%s: %+v %v, want occurrence %d", tc.name, occ, err, tc.seq)
+		}
+		var parts []string
+		for op, n := range env.Server.Stats().Requests {
+			parts = append(parts, op+"="+strconv.FormatInt(n, 10))
+		}
+		slices.Sort(parts)
+		if got := strings.Join(parts, " "); got != tc.want {
+			t.Errorf("%s: requests %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
