@@ -514,7 +514,8 @@ func (s *Stack) Banner() string {
 	fmt.Fprintf(&b, "mediastate local stack\n\n")
 	if s.OSS != nil {
 		fmt.Fprintf(&b, "OSS (embedded)   %s  bucket %s  key %s / %s\n", s.OSSEndpoint, s.Bucket, LocalAccessKeyID, LocalAccessKeySecret)
-		fmt.Fprintf(&b, "OSS clients      path-style addressing required (http://host:port/<bucket>/<key>); signature V1 (Date or x-oss-date) or V4 with region %s\n", s.OSSRegion)
+		fmt.Fprintf(&b, "OSS clients      path-style addressing required (http://host:port/<bucket>/<key>; Go SDK v2: WithUsePathStyle(true), ali-oss: sldEnable: true);\n")
+		fmt.Fprintf(&b, "                 signature V1 (Date or x-oss-date) or V4 with region %s\n", s.OSSRegion)
 	} else {
 		fmt.Fprintf(&b, "OSS (external)   %s  bucket %s\n", s.OSSEndpoint, s.Bucket)
 	}
