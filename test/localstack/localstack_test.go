@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mediastate/shared/snapshot"
+	"mediastate/test/fcemu"
 )
 
 // TestSourceHash checks that the binary cache key changes with any source
@@ -143,5 +146,30 @@ func TestBinaryCacheAndBanner(t *testing.T) {
 	}
 	if res.StatusCode != http.StatusOK || res.Header.Get("X-Fc-Error-Type") != "" || json.Unmarshal(out, &rep) != nil || rep.Media == nil {
 		t.Fatalf("sweep run by the banner's command: %d %s", res.StatusCode, out)
+	}
+}
+
+// TestSweepTimer: with SweepEvery set, the stack invokes the sweep function
+// by itself, as FC's timer trigger does, and each run writes a snapshot.
+func TestSweepTimer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, Options{Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: []string{SweepFunction}, SweepEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f := s.Functions[SweepFunction]
+	if err := f.Await(ctx, func(st fcemu.Stats) bool { return st.Succeeded >= 2 || st.Errors > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.Stats(); st.Errors > 0 {
+		t.Fatalf("timer runs of the sweep failed: %+v\n%s", st, f.Logs())
+	}
+	if _, err := snapshot.Latest(ctx, s.Client, s.Prefix); err != nil {
+		t.Errorf("no snapshot after timer runs of the sweep: %v", err)
+	}
+	if !strings.Contains(s.Banner(), "timer trigger, every 20ms") {
+		t.Errorf("banner does not show the timer:\n%s", s.Banner())
 	}
 }
