@@ -15,8 +15,8 @@
 //
 // Every command prints JSON by default and a table with -o table; -h
 // describes each. With no configuration it talks to the local stack's
-// embedded OSS server (go run ./test/cmd/local) at its default address and
-// credentials. OSS_ENDPOINT, OSS_BUCKET, OSS_REGION (signature V4),
+// embedded OSS server (go run ./test/cmd/local) at its default address (or
+// MEDIASTATE_OSS_ADDR, as the stack reads it) and credentials. OSS_ENDPOINT, OSS_BUCKET, OSS_REGION (signature V4),
 // OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN and
 // STATE_PREFIX point it at a real bucket. Progress of long listings goes to
 // stderr.
@@ -68,7 +68,11 @@ func connFrom(getenv func(string) string) (conn, error) {
 		if c.Bucket != "" || c.Key.AccessKeyID != "" {
 			return c, errors.New("OSS_BUCKET or OSS_ACCESS_KEY_ID is set without OSS_ENDPOINT: set OSS_ENDPOINT too, or unset them to use the local stack")
 		}
-		c.Endpoint, c.Bucket, c.Local = "http://"+localdefaults.OSSAddr, localdefaults.Bucket, true
+		addr := getenv("MEDIASTATE_OSS_ADDR") // the local stack's -oss-addr
+		if addr == "" {
+			addr = localdefaults.OSSAddr
+		}
+		c.Endpoint, c.Bucket, c.Local = "http://"+addr, localdefaults.Bucket, true
 		c.Key = ossx.Key{AccessKeyID: localdefaults.AccessKeyID, AccessKeySecret: localdefaults.AccessKeySecret}
 		return c, nil
 	}

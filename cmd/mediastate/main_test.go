@@ -149,6 +149,9 @@ func TestConnDefaultsToLocalStack(t *testing.T) {
 			t.Errorf("configuration %v accepted", bad)
 		}
 	}
+	if c, _ := connFrom(func(k string) string { return map[string]string{"MEDIASTATE_OSS_ADDR": "127.0.0.1:9100"}[k] }); c.Endpoint != "http://127.0.0.1:9100" || !c.Local {
+		t.Errorf("MEDIASTATE_OSS_ADDR: endpoint %s", c.Endpoint)
+	}
 	r := cliEnv(t, map[string]string{"OSS_ENDPOINT": "https://x"}, "get", "m1")
 	if r.code != 1 || !strings.Contains(r.stderr, "OSS_BUCKET") {
 		t.Errorf("incomplete configuration: exit %d, stderr %q", r.code, r.stderr)
