@@ -109,15 +109,28 @@ func checkEvent(t *testing.T, body []byte, ev *Event) {
 		if ev.Family != FamilyOf(ev.Type) {
 			t.Fatalf("Family %q for type %q", ev.Family, ev.Type)
 		}
-		if ev.Family == FamilyUnknown {
+		spec := LookupType(ev.Type)
+		switch {
+		case spec == nil || spec.Payload == nil:
 			if payloadCount(ev) != 0 {
-				t.Fatalf("unknown type with a payload: %+v", ev)
+				t.Fatalf("type without payload decoder with a payload: %+v", ev)
 			}
-			if ev.ID == "" && ev.IDField == "" {
+			if spec == nil && ev.ID == "" && ev.IDField == "" {
 				return
 			}
-		} else if payloadCount(ev) != 1 || ev.Time.IsZero() {
-			t.Fatalf("known type without exactly one payload or without time: %+v", ev)
+		case payloadCount(ev) != 1:
+			t.Fatalf("catalogued type without exactly one payload: %+v", ev)
+		}
+		if spec != nil && ev.Time.IsZero() {
+			t.Fatalf("catalogued type without time: %+v", ev)
+		}
+		if ev.IDKind == IDKindJob && (ev.JobID != ev.ID || spec == nil || !spec.JobKeyed) {
+			t.Fatalf("job-keyed event %+v", ev)
+		}
+		for _, n := range ev.Uninterpreted {
+			if n.Field == "" || n.Value != nil && !json.Valid(n.Value) {
+				t.Fatalf("note %+v", n)
+			}
 		}
 		if err := ValidateID(ev.IDField, ev.ID); err != nil {
 			t.Fatalf("ID: %v", err)
