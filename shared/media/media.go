@@ -66,13 +66,14 @@ func (a Applier) Apply(ctx context.Context, e *callback.Event) (statestore.Resul
 	if err := callback.ValidateID(e.IDField, e.ID); err != nil {
 		return statestore.Result{}, err
 	}
-	if e.IDKind == callback.IDKindJob {
+	mediaID, jobID := state.Subjects(e)
+	if mediaID == "" {
 		return a.applyJob(ctx, e)
 	}
-	res, err := a.Store.Update(ctx, e.ID, func(cur *state.Media) (*state.Media, bool, error) {
+	res, err := a.Store.Update(ctx, mediaID, func(cur *state.Media) (*state.Media, bool, error) {
 		return state.Apply(cur, e)
 	}, statestore.UpdateOptions{CreateFirst: e.Family == callback.FamilyUpload})
-	if err != nil || e.JobID == "" {
+	if err != nil || jobID == "" {
 		return res, err
 	}
 	jr, err := a.applyJob(ctx, e)

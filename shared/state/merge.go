@@ -99,6 +99,16 @@ func ApplyJob(m *Media, e *callback.Event) (*Media, bool, error) {
 	return n, changed, err
 }
 
+// Subjects returns the states an event updates: the media state of
+// mediaID (empty for an event keyed by a JobId) and the job state of jobID
+// (empty unless the event's type keeps job states and it names a JobId).
+func Subjects(e *callback.Event) (mediaID, jobID string) {
+	if e.IDKind != callback.IDKindJob {
+		mediaID = e.ID
+	}
+	return mediaID, e.JobID
+}
+
 // applicable refuses events that have no media or job state.
 func applicable(e *callback.Event) error {
 	if e == nil {
