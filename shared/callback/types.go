@@ -1,6 +1,10 @@
 package callback
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // This file is the catalogue of the VOD and IMS event types: one row per
 // type says who sends it, its family, where its id is and how its payload
@@ -67,7 +71,7 @@ const (
 var eventTypes = map[string]*TypeSpec{
 	// Uploads.
 	"FileUploadComplete":          row(vodIMS, FamilyUpload, "VideoId", decodeUpload, stateUpload),
-	"UploadByURLComplete":         jobKeyed(row(vodIMS, FamilyUpload, "VideoId", decodeUpload, stateUpload+"; the stream form (`FileType` Stream) goes to `streamUploads` instead; without a VideoId (failed pull) the event goes to the job state of its JobId")),
+	"UploadByURLComplete":         jobKeyed(row(vodIMS, FamilyUpload, "VideoId", decodeUpload, stateUpload+"; the stream form (`FileType` Stream) goes to `streamUploads` instead; with a JobId, also the job state of that JobId, which alone keeps a failed pull (no VideoId)")),
 	"ImageUploadComplete":         row(vodIMS, FamilyUpload, "ImageId", decodeUpload, stateUpload),
 	"AttachedMediaUploadComplete": row(vodIMS, FamilyUpload, "AttachedMediaId", decodeUpload, stateUpload),
 	"RegisterStreamComplete":      row(imsOnly, FamilyUpload, "MediaId", decodeStreamUpload, stateStreamUpload),
@@ -96,7 +100,7 @@ var eventTypes = map[string]*TypeSpec{
 	"AIMediaDNAComplete":              row(vodOnly, FamilyOther, "MediaId", nil, stateOther),
 	"AIVideoTagComplete":              row(vodOnly, FamilyOther, "MediaId", nil, stateOther),
 	"VideoAnalysisComplete":           row(vodOnly, FamilyOther, "VideoId", nil, stateOther),
-	"WorkflowTaskComplete":            row(vodOnly, FamilyOther, "MediaId", nil, stateOther),
+	"WorkflowTaskComplete":            row(vodOnly, FamilyOther, "VideoId", nil, stateOther),
 	"UpdateMediaStorageClassComplete": row(vodOnly, FamilyOther, "MediaId", nil, stateOther),
 	"RestoreMediaComplete":            row(vodOnly, FamilyOther, "MediaId", nil, stateOther),
 }
@@ -191,4 +195,26 @@ func decodeStreamTranscode(c *converter, p string, m *mediaFields, ev *Event) {
 
 func decodeEditing(c *converter, p string, m *mediaFields, ev *Event) {
 	ev.Editing = &Editing{ProjectID: c.str(p+"ProjectId", m.ProjectId)}
+}
+
+// EventTable renders the catalogue as the Markdown table README.md shows
+// (a test checks that README.md holds it verbatim): one row per type with
+// its senders, family, id field and what it changes in the media state.
+func EventTable() string {
+	var b strings.Builder
+	b.WriteString("| event type | sent by | family | id field | what it changes in the state |\n")
+	b.WriteString("| --- | --- | --- | --- | --- |\n")
+	for _, typ := range EventTypes() {
+		t := eventTypes[typ]
+		var src []string
+		for _, s := range t.Sources {
+			src = append(src, strings.ToUpper(string(s)))
+		}
+		id := "`" + t.Primary + "`"
+		if t.JobKeyed {
+			id += ", else `" + jobIDField + "`"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", typ, strings.Join(src, ", "), t.Family, id, t.State)
+	}
+	return b.String()
 }
