@@ -43,8 +43,13 @@ func (c *converter) report(e *apierr.Error, raw []byte) {
 	}
 	n := Uninterpreted{Field: e.Field, Code: string(e.Code), Reason: e.Message}
 	if len(raw) > 0 {
+		// Canonical form, then escaped as json.Marshal writes a RawMessage
+		// (<, > and & as \u003c...), so that an Event and the state keep
+		// the same bytes through a marshal and unmarshal.
 		if v, err := Canonical(raw); err == nil {
-			n.Value = v
+			if m, err := json.Marshal(json.RawMessage(v)); err == nil {
+				n.Value = m
+			}
 		}
 	}
 	c.notes = append(c.notes, n)

@@ -35,7 +35,7 @@ const MaxBodySize = 256 << 10
 //
 // Only what identifies an event can make it fail: the body itself, its
 // event type, its id and its time (for Live: domain, app, stream, event,
-// and the stop time of a file event). Any other field that is present but
+// and the uri and stop time of a file event). Any other field that is present but
 // cannot be interpreted (a status, number, enumeration or nested object of
 // the wrong form) is kept raw in Event.Uninterpreted and decodes to its
 // zero value: a documented event is never refused for a detail.
@@ -55,7 +55,7 @@ const MaxBodySize = 256 << 10
 //     an object, or the type, id or time has the wrong JSON type;
 //   - MissingField: EventType is missing (and the body is no Live callback
 //     either), or a catalogued type lacks its id or its EventTime, or a Live
-//     callback its domain/app/stream or a file event its stop_time;
+//     callback its domain/app/stream or a file event its uri or stop_time;
 //   - InvalidField: a type or time that cannot be parsed;
 //   - InvalidId: an id that fails ValidateID.
 //

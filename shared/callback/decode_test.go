@@ -474,6 +474,7 @@ func TestLive(t *testing.T) {
 			{`{"domain":"a..b","app":"a","stream":"s","event":"record_started"}`, apierr.InvalidId, "domain"},
 			{`{"domain":"d","app":"a/b","stream":"s","event":"record_started"}`, apierr.InvalidId, "app"},
 			{`{"domain":"d","app":"a","stream":"s s","event":"record_started"}`, apierr.InvalidId, "stream"},
+			{`{"domain":"d","app":"a","stream":"s","stop_time":1}`, apierr.MissingField, "uri"},
 			{`{"domain":"d","app":"a","stream":"s","uri":"u"}`, apierr.MissingField, "stop_time"},
 			{`{"domain":"d","app":"a","stream":"s","uri":"u","stop_time":"soon"}`, apierr.InvalidField, "stop_time"},
 			{`{"domain":"d","app":"a","stream":"s","uri":"u","stop_time":1e20}`, apierr.InvalidField, "stop_time"},
@@ -491,7 +492,6 @@ func TestLive(t *testing.T) {
 		}
 	})
 	t.Run("uninterpreted", func(t *testing.T) {
-		noted(t, `{"domain":"d","app":"a","stream":"s","stop_time":1}`, "uri", apierr.MissingField)
 		noted(t, `{"domain":"d","app":"a","stream":"s","uri":"u","stop_time":1,"duration":"long"}`, "duration", apierr.InvalidField)
 		noted(t, `{"domain":"d","app":"a","stream":"s","uri":"u","stop_time":1,"duration":[1]}`, "duration", apierr.MalformedJSON)
 		noted(t, `{"domain":"d","app":"a","stream":"s","event":"record_error","description":{"x":1}}`, "description", apierr.MalformedJSON)

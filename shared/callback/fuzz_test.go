@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"mediastate/shared/apierr"
+	"mediastate/test/corpus"
 )
 
 // addSeeds adds every fixture, valid and invalid, to the corpus, with a
@@ -25,6 +26,13 @@ func addSeeds(f *testing.F) {
 	}
 	for _, inv := range invalidFixtures {
 		f.Add(readFixture(f, inv.file))
+	}
+	if root, err := corpus.Root("."); err == nil {
+		if m, err := corpus.Load(root); err == nil {
+			for _, fx := range m.Fixtures {
+				f.Add(fx.Body)
+			}
+		}
 	}
 	for _, s := range []string{
 		`{}`, `[]`, `null`, `{"EventType":"X"}`, `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":"[{\"Fps\":\"25\"}]"}`,

@@ -86,8 +86,9 @@ func decodeLive(body []byte) (*Event, error) {
 	app := c.liveName("app", l.App)
 	stream := c.liveName("stream", l.Stream)
 	ev.ID = domain + "/" + app + "/" + stream
-	// The event name and the stream are essential; so is the stop time of
-	// a file event (its time). Anything else is noted when unusable.
+	// The event name and the stream are essential; so are the uri and the
+	// stop time of a file event (its id and time). Anything else is noted
+	// when unusable.
 	c.strict = false
 
 	if l.Event.present() {
@@ -106,10 +107,13 @@ func decodeLive(body []byte) (*Event, error) {
 			}
 		})
 	} else {
-		uri := c.str("uri", l.URI)
-		if uri == "" {
-			c.missing("uri", "the path of the recorded file")
-		}
+		// The uri names the file within the stream: essential, like an id.
+		var uri string
+		c.essential(func() {
+			if uri = c.str("uri", l.URI); uri == "" {
+				c.missing("uri", "the path of the recorded file")
+			}
+		})
 		f := &LiveRecordFile{
 			Domain:    domain,
 			App:       app,
