@@ -7,24 +7,14 @@ import (
 	"mediastate/test/corpus"
 )
 
-// loadCorpus reads the corpus of documented examples.
-func loadCorpus(t *testing.T) (*corpus.Manifest, string) {
-	t.Helper()
+// TestCorpusManifest checks that every body under testdata/corpus is in
+// the manifest exactly once, with its source URL, and the reverse.
+func TestCorpusManifest(t *testing.T) {
+	m := corpus.MustLoad(t)
 	root, err := corpus.Root(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := corpus.Load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, root
-}
-
-// TestCorpusManifest checks that every body under testdata/corpus is in
-// the manifest exactly once, with its source URL, and the reverse.
-func TestCorpusManifest(t *testing.T) {
-	m, root := loadCorpus(t)
 	files, err := corpus.Files(root)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +43,7 @@ func TestCorpusManifest(t *testing.T) {
 // has the documented event type and source, every field is interpreted,
 // and the Event is its golden <name>.event.golden.json.
 func TestCorpusDecode(t *testing.T) {
-	m, _ := loadCorpus(t)
+	m := corpus.MustLoad(t)
 	for _, f := range m.Fixtures {
 		t.Run(f.Name(), func(t *testing.T) {
 			ev, err := Decode(f.Body)

@@ -24,43 +24,25 @@ var CorpusReceivedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // first occurrence, and compares the stream state with its golden
 // <name>.state.golden.json ({"stream": ...}).
 func TestCorpusState(t *testing.T) {
-	root, err := corpus.Root(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := corpus.Load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, f := range m.Fixtures {
-		if f.Source != "live" {
-			continue
+	corpus.MustLoad(t).Run(t, func(f *corpus.Fixture) bool { return f.Source == "live" }, func(t *testing.T, f *corpus.Fixture) {
+		e, err := callback.Decode(f.Body)
+		if err != nil {
+			t.Fatal(err)
 		}
-		n++
-		t.Run(f.Name(), func(t *testing.T) {
-			e, err := callback.Decode(f.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			domain, _, _ := names(e)
-			occ := Occurrence{Domain: domain, EventID: e.EventID, Seq: 1, ReceivedAt: CorpusReceivedAt}
-			s, changed, err := Apply(nil, e, occ)
-			if err != nil || !changed {
-				t.Fatalf("Apply: changed %v, %v", changed, err)
-			}
-			doc, err := Marshal(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			schemacheck.Check(t, Schema, doc)
-			golden := struct {
-				Stream json.RawMessage `json:"stream"`
-			}{doc}
-			corpus.CheckGolden(t, f.GoldenPath("state"), corpus.Indent(t, golden), *update)
-		})
-	}
-	if n == 0 {
-		t.Fatal("no Live example in the corpus")
-	}
+		domain, _, _ := names(e)
+		occ := Occurrence{Domain: domain, EventID: e.EventID, Seq: 1, ReceivedAt: CorpusReceivedAt}
+		s, changed, err := Apply(nil, e, occ)
+		if err != nil || !changed {
+			t.Fatalf("Apply: changed %v, %v", changed, err)
+		}
+		doc, err := Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		schemacheck.Check(t, Schema, doc)
+		golden := struct {
+			Stream json.RawMessage `json:"stream"`
+		}{doc}
+		corpus.CheckGolden(t, f.GoldenPath("state"), corpus.Indent(t, golden), *update)
+	})
 }

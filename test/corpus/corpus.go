@@ -163,3 +163,36 @@ func Indent(t testing.TB, v any) []byte {
 	}
 	return append(b, '\n')
 }
+
+// MustLoad loads the corpus of the repository holding the working
+// directory, failing t on any error.
+func MustLoad(t testing.TB) *Manifest {
+	t.Helper()
+	root, err := Root(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Run runs fn as a subtest, named after the fixture, for every fixture
+// that keep accepts, and fails t when none does.
+func (m *Manifest) Run(t *testing.T, keep func(*Fixture) bool, fn func(t *testing.T, f *Fixture)) {
+	t.Helper()
+	n := 0
+	for i := range m.Fixtures {
+		f := &m.Fixtures[i]
+		if !keep(f) {
+			continue
+		}
+		n++
+		t.Run(f.Name(), func(t *testing.T) { fn(t, f) })
+	}
+	if n == 0 {
+		t.Fatal("no fixture of the corpus is selected")
+	}
+}
