@@ -63,6 +63,9 @@ type Letter struct {
 	EnvelopeRedacted bool `json:"envelopeRedacted,omitempty"`
 	// BodyText repeats Body for people when it is valid UTF-8.
 	BodyText string `json:"bodyText,omitempty"`
+	// Occurrence is the reception the delivery was claimed as (Live), so
+	// that a replay joins it instead of being a new callback.
+	Occurrence *trigger.Occurrence `json:"occurrence,omitempty"`
 }
 
 // Store writes, lists and removes letters. It is safe for concurrent use.
@@ -82,10 +85,16 @@ func New(b *ossx.Bucket, prefix, function string) *Store {
 // Prefix returns the key prefix of this function's letters.
 func (s *Store) Prefix() string { return s.prefix + "deadletter/" + s.function + "/" }
 
-// Key returns the key a delivery's letter is stored under.
-func (s *Store) Key(kind string, body []byte) string {
+// Key returns the key a delivery's letter is stored under: a hash of the
+// function, the envelope kind, the occurrence (when the delivery was
+// claimed as one: two callbacks with the same bytes are two letters) and
+// the body, so that a sender's retries of one delivery make one letter.
+func (s *Store) Key(kind string, occ *trigger.Occurrence, body []byte) string {
 	h := sha256.New()
 	h.Write([]byte(s.function + "|" + kind + "|"))
+	if occ != nil {
+		fmt.Fprintf(h, "%d@%d|", occ.Seq, occ.ReceivedAt.UnixMilli())
+	}
 	h.Write(body)
 	return s.Prefix() + hex.EncodeToString(h.Sum(nil))[:32] + ".json"
 }
@@ -100,7 +109,7 @@ func (s *Store) Put(ctx context.Context, d *trigger.Delivery, requestID string, 
 	}
 	l := Letter{Version: 1, Function: s.function, ReceivedAt: s.now().UTC(), Code: string(apierr.CodeOf(reason)),
 		Reason: reason.Error(), Trigger: kind, DeliveryID: d.DeliveryID, RequestID: requestID, Verified: verified,
-		Headers: redact.Headers(d.Headers), Body: d.Body}
+		Headers: redact.Headers(d.Headers), Body: d.Body, Occurrence: d.Occurrence}
 	if d.HTTP != nil {
 		l.Method, l.Path, l.Query = d.HTTP.Method, d.HTTP.RawPath, d.HTTP.Query
 	}
@@ -114,7 +123,7 @@ func (s *Store) Put(ctx context.Context, d *trigger.Delivery, requestID string, 
 	if err != nil {
 		return "", apierr.Transient(apierr.Internal, err, "marshal dead letter")
 	}
-	key := s.Key(kind, d.Body)
+	key := s.Key(kind, d.Occurrence, d.Body)
 	err = retry.Do(ctx, retry.Default, func(int) (bool, error) {
 		err := s.b.PutObject(ctx, key, doc, ossx.PutOptions{ForbidOverwrite: true,
 			Meta: map[string]string{"code": l.Code, "function": s.function}})
@@ -169,7 +178,8 @@ func (s *Store) Delete(ctx context.Context, key string) error { return s.b.Delet
 
 // Delivery rebuilds the delivery a letter holds.
 func (l *Letter) Delivery() *trigger.Delivery {
-	d := &trigger.Delivery{Kind: trigger.Kind(l.Trigger), Body: l.Body, Headers: l.Headers, DeliveryID: l.DeliveryID}
+	d := &trigger.Delivery{Kind: trigger.Kind(l.Trigger), Body: l.Body, Headers: l.Headers, DeliveryID: l.DeliveryID,
+		Occurrence: l.Occurrence}
 	if l.Method != "" || l.Path != "" {
 		d.HTTP = &trigger.HTTPRequest{Method: l.Method, RawPath: l.Path, Path: l.Path, Query: l.Query}
 	}

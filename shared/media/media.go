@@ -15,6 +15,7 @@ import (
 	"mediastate/shared/ossx"
 	"mediastate/shared/state"
 	"mediastate/shared/statestore"
+	"mediastate/shared/trigger"
 )
 
 // Codec is the statestore codec of media state documents.
@@ -58,7 +59,7 @@ type Applier struct {
 // both goes to the media state and then to the job state, which links the
 // job to the media. The result is the media state's, or the job state's
 // for a job-keyed event; Written is true when either was written.
-func (a Applier) Apply(ctx context.Context, e *callback.Event) (statestore.Result, error) {
+func (a Applier) Apply(ctx context.Context, _ *trigger.Delivery, e *callback.Event) (statestore.Result, error) {
 	if e.Family == callback.FamilyLive {
 		return statestore.Result{}, apierr.New(apierr.WrongFamily,
 			"%s is a Live recording event: send Live recording callbacks to the liverecord function", e.Type).WithEventType(e.Type)

@@ -9,9 +9,11 @@ import (
 	"mediastate/shared/trigger"
 )
 
-// Applier applies one decoded event to the state it belongs to.
+// Applier applies one decoded event, from delivery d, to the state it
+// belongs to. What earlier middlewares learned of the delivery (such as
+// its Live occurrence) travels in d.
 type Applier interface {
-	Apply(ctx context.Context, e *callback.Event) (statestore.Result, error)
+	Apply(ctx context.Context, d *trigger.Delivery, e *callback.Event) (statestore.Result, error)
 }
 
 // Apply returns the innermost handler: decode the delivery's body and apply
@@ -24,7 +26,7 @@ func Apply(a Applier, families ...callback.Family) Handler {
 		if err != nil {
 			return Fail(err, nil)
 		}
-		res, err := a.Apply(ctx, e)
+		res, err := a.Apply(ctx, d, e)
 		if err != nil {
 			r := Fail(err, e)
 			r.Store = res

@@ -125,7 +125,7 @@ func TestDeadLetter(t *testing.T) {
 
 	calls := 0
 	r := DeadLetter(dl, reqID)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
-	if r.Outcome != DeadLettered || r.DeadLetter != dl.Key("http", d.Body) {
+	if r.Outcome != DeadLettered || r.DeadLetter != dl.Key("http", nil, d.Body) {
 		t.Fatalf("result %+v", r)
 	}
 	l, err := dl.Get(ctx, r.DeadLetter)

@@ -839,7 +839,7 @@ func checkNoState(t *testing.T, s *localstack.Stack, id string) {
 func letter(t *testing.T, s *localstack.Stack, fn, kind string, body []byte) (*deadletter.Letter, []byte) {
 	t.Helper()
 	dl := deadletter.New(s.Client, s.Prefix, fn)
-	key := dl.Key(kind, body)
+	key := dl.Key(kind, nil, body)
 	raw, _, err := s.Client.GetObject(ctxT(t), key)
 	if err != nil {
 		t.Fatalf("dead letter %s of %s (%s, %d bytes): %v", key, fn, kind, len(body), err)
@@ -899,7 +899,7 @@ func sameEnvelopeButSecrets(t *testing.T, got, sent []byte) bool {
 // noLetter asserts that fn kept no dead letter for a delivery.
 func noLetter(t *testing.T, s *localstack.Stack, fn, kind string, body []byte) {
 	t.Helper()
-	key := deadletter.New(s.Client, s.Prefix, fn).Key(kind, body)
+	key := deadletter.New(s.Client, s.Prefix, fn).Key(kind, nil, body)
 	if _, _, err := s.Client.GetObject(ctxT(t), key); !errors.Is(err, ossx.ErrNotFound) {
 		t.Fatalf("dead letter %s: %v, want none", key, err)
 	}
