@@ -57,8 +57,9 @@ type Applier struct {
 // first version straight away. An event keyed by a JobId (a failed URL
 // pull) goes to the job state only; an event of a job-keyed type that names
 // both goes to the media state and then to the job state, which links the
-// job to the media. The result is the media state's, or the job state's
-// for a job-keyed event; Written is true when either was written.
+// job to the media. The result is the media state's (its Written decides
+// applied or duplicate), or the job state's for an event keyed by a JobId;
+// the job state's conflicts and retries are added.
 func (a Applier) Apply(ctx context.Context, _ *trigger.Delivery, e *callback.Event) (statestore.Result, error) {
 	if e.Family == callback.FamilyLive {
 		return statestore.Result{}, apierr.New(apierr.WrongFamily,
@@ -77,8 +78,11 @@ func (a Applier) Apply(ctx context.Context, _ *trigger.Delivery, e *callback.Eve
 	if err != nil || jobID == "" {
 		return res, err
 	}
+	// The media state is the event's primary document: whether the event
+	// counts as applied (once, whatever the copies) is its answer alone; the
+	// job state follows it (a copy that finds the media state done still
+	// completes a job state a crash left behind).
 	jr, err := a.applyJob(ctx, e)
-	res.Written = res.Written || jr.Written
 	res.Conflicts += jr.Conflicts
 	res.Retries += jr.Retries
 	res.Resolved += jr.Resolved
