@@ -285,11 +285,12 @@ func readItems(e *env, s *media.Store, vs []statestore.Version, workers int) ([]
 type SweepPreview struct {
 	DryRun bool                  `json:"dryRun"`
 	Media  statestore.SweepStats `json:"media"`
+	Jobs   statestore.SweepStats `json:"jobs"`
 	Live   statestore.SweepStats `json:"live"`
 }
 
 func sweepCommand() command {
-	return command{name: "sweep", args: "-dry-run", summary: "what the hourly sweep would delete now (it deletes nothing)",
+	return command{name: "sweep", args: "-dry-run", summary: "what the hourly sweep would delete now: media, URL-pull job and Live stream versions (it deletes nothing)",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			dry := fs.Bool("dry-run", false, "required: count what would be deleted (the sweep function does the deleting)")
 			return func(e *env, args []string) error {
@@ -312,12 +313,20 @@ func sweepCommand() command {
 				if p.Media, err = ms.Sweep(e.ctx, statestore.SweepOptions{DryRun: true}); err != nil {
 					return err
 				}
+				js, err := media.NewJobStore(e.b, e.conn.Prefix, statestore.Options{CacheSize: 1})
+				if err != nil {
+					return err
+				}
+				if p.Jobs, err = js.Sweep(e.ctx, statestore.SweepOptions{DryRun: true}); err != nil {
+					return err
+				}
 				if p.Live, err = ls.Sweep(e.ctx, statestore.SweepOptions{DryRun: true}); err != nil {
 					return err
 				}
 				return e.emit(p, func(w io.Writer) {
 					fmt.Fprintln(w, "\tIDS\tVERSIONS\tWOULD DELETE")
 					fmt.Fprintf(w, "media\t%d\t%d\t%d\n", p.Media.IDs, p.Media.Versions, p.Media.Deleted)
+					fmt.Fprintf(w, "jobs\t%d\t%d\t%d\n", p.Jobs.IDs, p.Jobs.Versions, p.Jobs.Deleted)
 					fmt.Fprintf(w, "live\t%d\t%d\t%d\n", p.Live.IDs, p.Live.Versions, p.Live.Deleted)
 				})
 			}

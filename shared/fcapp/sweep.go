@@ -12,6 +12,7 @@ import (
 // SweepReport is the sweep function's answer.
 type SweepReport struct {
 	Media statestore.SweepStats `json:"media"`
+	Jobs  statestore.SweepStats `json:"jobs"`
 	Live  statestore.SweepStats `json:"live"`
 	// Snapshot is the snapshot of every media state written after the
 	// sweep (package snapshot).
@@ -29,8 +30,15 @@ func Sweep(ctx context.Context, env *Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	j, err := media.NewJobStore(env.Bucket, env.Config.Prefix, statestore.Options{CacheSize: 1})
+	if err != nil {
+		return nil, err
+	}
 	var rep SweepReport
 	rep.Media, err = s.Sweep(ctx, statestore.SweepOptions{})
+	if err == nil {
+		rep.Jobs, err = j.Sweep(ctx, statestore.SweepOptions{})
+	}
 	if err == nil {
 		rep.Live, err = SweepLive(ctx, env)
 	}
@@ -38,8 +46,8 @@ func Sweep(ctx context.Context, env *Env) (any, error) {
 		rep.Snapshot, err = snapshot.Write(ctx, s, env.Config.Prefix, time.Now(), 0)
 	}
 	rep.DurationMs = time.Since(start).Milliseconds()
-	env.Logger.Info("sweep", "function", env.Name, "ids", rep.Media.IDs+rep.Live.IDs, "versions", rep.Media.Versions+rep.Live.Versions,
-		"deleted", rep.Media.Deleted+rep.Live.Deleted, "snapshot", rep.Snapshot.Key, "snapshotCount", rep.Snapshot.Count,
+	env.Logger.Info("sweep", "function", env.Name, "ids", rep.Media.IDs+rep.Jobs.IDs+rep.Live.IDs, "versions", rep.Media.Versions+rep.Jobs.Versions+rep.Live.Versions,
+		"deleted", rep.Media.Deleted+rep.Jobs.Deleted+rep.Live.Deleted, "snapshot", rep.Snapshot.Key, "snapshotCount", rep.Snapshot.Count,
 		"snapshotReused", rep.Snapshot.Reused, "durationMs", rep.DurationMs, "error", errString(err))
 	return rep, err
 }
