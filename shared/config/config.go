@@ -14,6 +14,7 @@
 //	IMS_CALLBACK_URL,  IMS_CALLBACK_KEYS    IMS HTTP callback URL and keys
 //	LIVE_CALLBACK_URL, LIVE_CALLBACK_KEYS   Live recording callback URL and keys
 //	SIGNATURE_MAX_SKEW    default 5m
+//	CALLBACK_ALLOW_HTTP   "true" accepts http:// callback URLs (local runs only; https otherwise)
 //	VOD_ANSWER_BUDGET     default 4s  (VOD gives up after 5 s)
 //	IMS_ANSWER_BUDGET     default 2500ms (IMS gives up after 3 s)
 //	LIVE_ANSWER_BUDGET    default 4s
@@ -133,6 +134,9 @@ func load(getenv Getenv, http bool) (*Config, error) {
 		bad("CALLBACK_AUTH", "want \"required\" or \"off\", got %q", a)
 	}
 	c.MaxSkew = dur("SIGNATURE_MAX_SKEW", 5*time.Minute)
+	// The senders sign the URL and a timestamp, not the body: over plain
+	// HTTP anyone on the path could replace the body of a signed request.
+	allowHTTP := strings.EqualFold(get("CALLBACK_ALLOW_HTTP"), "true")
 	for _, s := range []struct {
 		scheme signature.Scheme
 		env    string
@@ -144,6 +148,9 @@ func load(getenv Getenv, http bool) (*Config, error) {
 		c.SecretsLoaded = append(c.SecretsLoaded, s.env+"_CALLBACK_KEYS")
 		if pu, err := url.Parse(u); u == "" || err != nil || pu.Host == "" {
 			bad(s.env+"_CALLBACK_URL", "required with %s_CALLBACK_KEYS: the callback URL exactly as configured in the console, got %q", s.env, u)
+			continue
+		} else if !strings.EqualFold(pu.Scheme, "https") && !allowHTTP {
+			bad(s.env+"_CALLBACK_URL", "must be an https URL (the senders do not sign the body, so only TLS protects it), got %q; CALLBACK_ALLOW_HTTP=true allows http for local runs", u)
 			continue
 		}
 		c.Verifiers = append(c.Verifiers, &signature.Verifier{Scheme: s.scheme, CallbackURL: u, Keys: keys, MaxSkew: c.MaxSkew})

@@ -15,6 +15,7 @@ import (
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
 	"mediastate/shared/deadletter"
+	"mediastate/shared/ossx"
 	"mediastate/shared/signature"
 	"mediastate/shared/statestore"
 	"mediastate/shared/trigger"
@@ -124,25 +125,41 @@ func TestDeadLetter(t *testing.T) {
 	defer cancel()
 
 	calls := 0
-	r := DeadLetter(dl, reqID)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
-	if r.Outcome != DeadLettered || r.DeadLetter != dl.Key("http", d.Body) {
+	r := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
+	if r.Outcome != DeadLettered || r.DeadLetter != dl.Key("http", d.Body, true, apierr.MissingField) {
 		t.Fatalf("result %+v", r)
 	}
 	l, err := dl.Get(ctx, r.DeadLetter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(l.Body) != body || l.Code != "MissingField" || l.Function != "media" || !l.Verified || l.RequestID != "req-1" ||
+	if string(l.Raw()) != body || l.Code != "MissingField" || l.Function != "media" || !l.Verified || l.RequestID != "req-1" ||
 		l.Headers.Get("X-Vod-Signature") != "[redacted]" || l.Headers.Get("X-Vod-Timestamp") == "" || l.Method != "POST" {
 		t.Fatalf("letter %+v", l)
 	}
 	// The same delivery again is kept once.
-	r2 := DeadLetter(dl, reqID)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(ctx, d)
+	r2 := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
 	if r2.DeadLetter != r.DeadLetter {
 		t.Fatalf("second letter %s != %s", r2.DeadLetter, r.DeadLetter)
 	}
+	// An unverified HTTP delivery is refused and counted, never kept,
+	// unless CALLBACK_AUTH=off trusts them all.
+	before := RefusedTotal()
+	du := httpDelivery(http.Header{})
+	du.Body = []byte(`{"unsigned":1}`)
+	ru := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: apierr.New(apierr.MissingSignature, "none")}))(ctx, du)
+	if ru.Outcome != Refused || ru.DeadLetter != "" || ru.StatusCode() != http.StatusUnauthorized || RefusedTotal() != before+1 {
+		t.Fatalf("unverified delivery: %+v (refused %d -> %d)", ru, before, RefusedTotal())
+	}
+	if _, err := dl.Find(ctx, "http", du.Body); !errors.Is(err, ossx.ErrNotFound) {
+		t.Fatalf("a letter was kept for an unverified delivery: %v", err)
+	}
+	rt := DeadLetter(dl, reqID, true)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(ctx, du)
+	if rt.Outcome != DeadLettered || !strings.HasSuffix(rt.DeadLetter, ".u.MissingField.json") {
+		t.Fatalf("trusted unverified delivery: %+v", rt)
+	}
 	// Success passes untouched.
-	if r := DeadLetter(dl, reqID)(core(&calls, &Result{Outcome: Applied}))(ctx, d); r.DeadLetter != "" {
+	if r := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: Applied}))(ctx, d); r.DeadLetter != "" {
 		t.Fatal("an applied delivery was dead-lettered")
 	}
 	// When the letter cannot be written, the delivery must be retried, not lost.
@@ -152,7 +169,7 @@ func TestDeadLetter(t *testing.T) {
 	short, cancel2 := context.WithTimeout(ctx, time.Second)
 	defer cancel2()
 	d3 := &trigger.Delivery{Kind: trigger.KindBare, Body: []byte("{other}")}
-	r3 := DeadLetter(dl, reqID)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(short, d3)
+	r3 := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(short, d3)
 	if r3.Outcome != Retry || apierr.IsPermanent(r3.Err) || r3.StatusCode() != http.StatusServiceUnavailable {
 		t.Fatalf("letter write failed but result is %+v", r3)
 	}
@@ -196,7 +213,7 @@ func invoker(t *testing.T, outcome Outcome, err error) (*Invoker, *deadletter.St
 		}
 		return &Result{Outcome: outcome, Event: e}
 	}
-	return NewInvoker(c, []Middleware{Recover(), DeadLetter(dl, reqID)}, nil), dl
+	return NewInvoker(c, []Middleware{Recover(), DeadLetter(dl, reqID, false)}, nil, nil), dl
 }
 
 func TestInvokeHTTP(t *testing.T) {

@@ -51,8 +51,45 @@
 package notify
 
 import (
+	"fmt"
 	"time"
+	"unicode/utf8"
 )
+
+// The caps on a record's fields, in bytes. A Live recording callback is a
+// few hundred bytes and its headers about as much; what is longer is cut
+// (and says so), so that a record, and a page of PageSize records, stays
+// small whatever was sent.
+const (
+	MaxNotifyContent  = 8 << 10
+	MaxNotifyHeader   = 2 << 10
+	MaxNotifyResponse = 1 << 10
+	MaxDescription    = 1 << 10
+)
+
+// Capped returns r with its free-text fields cut to their caps.
+func (r Record) Capped() Record {
+	r.NotifyContent = Cut(r.NotifyContent, MaxNotifyContent)
+	r.NotifyHeader = Cut(r.NotifyHeader, MaxNotifyHeader)
+	r.NotifyResponse = Cut(r.NotifyResponse, MaxNotifyResponse)
+	r.Description = Cut(r.Description, MaxDescription)
+	return r
+}
+
+// Cut returns s when it is at most n bytes; otherwise its start, cut at a
+// character boundary, and a note of the size it had, n bytes at most in
+// all.
+func Cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	note := fmt.Sprintf("...[truncated: %d bytes]", len(s))
+	end := max(n-len(note), 0)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + note
+}
 
 // The NotifyResult values.
 const (

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
@@ -70,7 +71,10 @@ func (rc *Recorder) Middleware() pipeline.Middleware {
 			}
 			sl := &slot{target: tg, eventID: eventID}
 			r := next(context.WithValue(ctx, slotKey{}, sl), d)
-			if r.Outcome == pipeline.Retry {
+			if r.Outcome == pipeline.Retry || r.Outcome == pipeline.Refused {
+				// Refused: an HTTP callback nobody vouched for (no valid
+				// signature). It never enters the records: the query shows
+				// only what the callers we trust sent.
 				return r
 			}
 			occ := sl.occ
@@ -121,7 +125,7 @@ func (rc *Recorder) record(d *trigger.Delivery, r *pipeline.Result, tg Target) R
 		rec.NotifyResult = ResultFailed
 		rec.Description = string(apierr.CodeOf(r.Err)) + ": " + apierr.MessageOf(r.Err)
 	}
-	return rec
+	return rec.Capped()
 }
 
 // Target is what a Live callback body says it is about, read leniently so
@@ -155,7 +159,7 @@ func Extract(body []byte) (Target, bool) {
 	if json.Unmarshal(body, &f) != nil || f.EventType != nil {
 		return Target{}, false
 	}
-	tg := Target{Domain: text(f.Domain), App: text(f.App), Stream: text(f.Stream), Type: text(f.Event)}
+	tg := Target{Domain: strings.ToLower(text(f.Domain)), App: text(f.App), Stream: text(f.Stream), Type: text(f.Event)}
 	if callback.ValidateID("domain", tg.Domain) != nil {
 		return Target{}, false
 	}
