@@ -228,7 +228,7 @@ func TestInvokeHTTP(t *testing.T) {
 	iv, _ = invoker(t, "", apierr.Transient(apierr.StorageUnavailable, errors.New("dial: refused"), "state of m-1"))
 	out, err = iv.Invoke(context.Background(), ev)
 	resp = out.(trigger.HTTPResponse)
-	if err != nil || resp.StatusCode != 503 || resp.Headers["Retry-After"] != "1" || strings.Contains(resp.Body, "refused") {
+	if err != nil || resp.StatusCode != 503 || resp.Headers["Retry-After"] != "1" || strings.Contains(resp.Body, "dial") || !strings.Contains(resp.Body, TransientMessage) {
 		t.Fatalf("transient answer %+v %v (the cause must not leak)", resp, err)
 	}
 }
@@ -293,5 +293,50 @@ func TestReady(t *testing.T) {
 	r = Ready(func(context.Context) error { return nil })(core(&calls, &Result{Outcome: Applied}))(context.Background(), httpDelivery(nil))
 	if calls != 1 || r.Outcome != Applied {
 		t.Fatalf("ready: calls=%d %+v", calls, r)
+	}
+}
+
+// TestFutureEventTime: an event whose time lies more than MaxFuture ahead
+// is refused with EventTimeInFuture and never reaches the applier.
+func TestFutureEventTime(t *testing.T) {
+	applied := 0
+	a := applierFunc(func(context.Context, *callback.Event) (statestore.Result, error) {
+		applied++
+		return statestore.Result{Written: true}, nil
+	})
+	h := Apply(a)
+	at := func(ts time.Time) *trigger.Delivery {
+		return &trigger.Delivery{Kind: trigger.KindBare, Body: []byte(`{"EventType":"ProduceMediaComplete","EventTime":"` +
+			ts.UTC().Format(time.RFC3339) + `","Status":"success","MediaId":"m-1","ProjectId":"p"}`)}
+	}
+	if r := h(context.Background(), at(time.Now().Add(MaxFuture-time.Minute))); r.Outcome != Applied {
+		t.Fatalf("an event within the bound: %+v", r)
+	}
+	r := h(context.Background(), at(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)))
+	if r.Outcome != DeadLettered || apierr.CodeOf(r.Err) != apierr.EventTimeInFuture || applied != 1 {
+		t.Fatalf("an event from 9999: %+v (applied %d)", r, applied)
+	}
+}
+
+type applierFunc func(context.Context, *callback.Event) (statestore.Result, error)
+
+func (f applierFunc) Apply(ctx context.Context, e *callback.Event) (statestore.Result, error) {
+	return f(ctx, e)
+}
+
+// TestInvokeOversizedHTTP: an HTTP event over the limit is answered 413
+// before anything of it is parsed, and refused (nothing kept).
+func TestInvokeOversizedHTTP(t *testing.T) {
+	iv, dl := invoker(t, Applied, nil)
+	ev, _ := json.Marshal(map[string]any{"version": "v1", "rawPath": "/media", "body": strings.Repeat("\x01", trigger.MaxHTTPPayloadSize/6+1),
+		"headers": map[string]string{}, "requestContext": map[string]any{"requestId": "r1", "http": map[string]any{"method": "POST"}}})
+	out, err := iv.Invoke(context.Background(), ev)
+	resp, ok := out.(trigger.HTTPResponse)
+	if err != nil || !ok || resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(resp.Body, `"outcome":"refused"`) {
+		t.Fatalf("answer %+v %v", out, err)
+	}
+	n := 0
+	if err := dl.Each(context.Background(), func(string) error { n++; return nil }); err != nil || n != 0 {
+		t.Fatalf("%d letters kept for a refused request (%v)", n, err)
 	}
 }

@@ -3,10 +3,12 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
@@ -37,6 +39,7 @@ func TestExtract(t *testing.T) {
 		{`{"domain":"d.com"`, false, Target{}},
 		{`["d.com"]`, false, Target{}},
 		{`{"domain":"d.com","pad":"` + strings.Repeat("x", callback.MaxBodySize) + `"}`, false, Target{}},
+		{`{"domain":"D.Example.COM","app":"A","stream":"S"}`, true, Target{"d.example.com", "A", "S", ""}}, // domains are case-insensitive
 	}
 	for _, c := range cases {
 		got, ok := Extract([]byte(c.body))
@@ -259,5 +262,24 @@ func TestRecorderStorageFailures(t *testing.T) {
 	var resp map[string]any
 	if err := json.Unmarshal([]byte(page.Records[0].NotifyResponse), &resp); err != nil || resp["outcome"] != "applied" {
 		t.Fatalf("NotifyResponse %q", page.Records[0].NotifyResponse)
+	}
+}
+
+// TestRecordCaps: every free-text field of a record is cut to its cap, at
+// a character boundary, saying how long it was.
+func TestRecordCaps(t *testing.T) {
+	long := strings.Repeat("é", MaxNotifyContent) // 2 bytes each
+	r := Record{NotifyContent: long, NotifyHeader: long, NotifyResponse: long, Description: long, AppName: "a"}.Capped()
+	for name, c := range map[string]struct {
+		got string
+		max int
+	}{"NotifyContent": {r.NotifyContent, MaxNotifyContent}, "NotifyHeader": {r.NotifyHeader, MaxNotifyHeader},
+		"NotifyResponse": {r.NotifyResponse, MaxNotifyResponse}, "Description": {r.Description, MaxDescription}} {
+		if len(c.got) > c.max || !utf8.ValidString(c.got) || !strings.HasSuffix(c.got, fmt.Sprintf("[truncated: %d bytes]", len(long))) {
+			t.Errorf("%s: %d bytes (cap %d): %.40q", name, len(c.got), c.max, c.got[max(len(c.got)-40, 0):])
+		}
+	}
+	if r.AppName != "a" || Cut("short", 10) != "short" {
+		t.Error("short fields changed")
 	}
 }
