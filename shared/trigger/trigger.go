@@ -74,11 +74,13 @@ const MaxHTTPBodySize = callback.MaxBodySize
 const MaxHTTPPayloadSize = 1 << 20
 
 // LooksHTTP reports, without parsing or copying, whether a payload is an
-// FC HTTP trigger event: a JSON object that names requestContext. Only FC
-// can invoke with another shape, so a false positive costs nothing.
+// FC HTTP trigger event: what looks like a JSON object ({...}) that names
+// requestContext. Only FC can invoke with another shape (anonymous callers
+// reach us through the HTTP trigger only), so a false positive costs
+// nothing.
 func LooksHTTP(payload []byte) bool {
 	t := trimJSONSpace(payload)
-	return len(t) > 0 && t[0] == '{' && bytes.Contains(t, []byte(`"requestContext"`))
+	return len(t) > 1 && t[0] == '{' && t[len(t)-1] == '}' && bytes.Contains(t, []byte(`"requestContext"`))
 }
 
 // MaxBatchItems is the largest number of elements Unwrap accepts in a JSON
