@@ -234,3 +234,30 @@ func TestReplayFromListing(t *testing.T) {
 		t.Fatalf("replay made %d GETs for 1 verified letter", gets)
 	}
 }
+
+// TestEveryHTTPDeliveryWithinBudget: with OSS slower than the senders'
+// patience, an unsigned request is refused at once (it writes nothing), and
+// a signed one that must be dead-lettered is answered 503 within VOD's
+// budget, its letter write included (it used to run outside the budget:
+// 401 after 10 s).
+func TestEveryHTTPDeliveryWithinBudget(t *testing.T) {
+	t.Parallel()
+	s, _ := startStack(t, "media")
+	if r := mustPostHTTP(t, s, "media", vodUpload(newID()), signedHeaders(s, "media", signature.VOD, localstack.LocalVODKey)); r.Status != 200 {
+		t.Fatalf("warm-up: %d %s", r.Status, r.Body)
+	}
+	if err := s.OSS.SetFaults(ossserver.Faults{Latency: 6 * time.Second, Ops: []string{"PutObject"}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := mustPostHTTP(t, s, "media", []byte(`{"EventType":"FileUploadComplete","VideoId":"`+newID()+`"}`), http.Header{"Content-Type": {"application/json"}})
+	if took := time.Since(start); r.Status != http.StatusUnauthorized || took > 2*time.Second {
+		t.Fatalf("unsigned request with slow OSS: %d %s after %v", r.Status, r.Body, took)
+	}
+	start = time.Now()
+	bad := []byte(`{"EventType":"FileUploadComplete","VideoId":"` + newID() + `"}`) // no EventTime: dead-lettered
+	r = mustPostHTTP(t, s, "media", bad, signedHeaders(s, "media", signature.VOD, localstack.LocalVODKey))
+	if took := time.Since(start); r.Status != http.StatusServiceUnavailable || took >= 5*time.Second {
+		t.Fatalf("signed bad request with slow OSS: %d %s after %v; want 503 within VOD's 5 s", r.Status, r.Body, took)
+	}
+}
