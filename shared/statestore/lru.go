@@ -3,16 +3,13 @@ package statestore
 import (
 	"container/list"
 	"sync"
-	"time"
 )
 
 // entry is a cached document: the newest version this process knows of,
-// and when it learned that (the moment before the request that told it).
+// with the trust time that makes writing its successor safe (see known).
 type entry[T any] struct {
-	id      string
-	doc     *T
-	ver     uint64
-	learned time.Time
+	id string
+	known[T]
 }
 
 // lru is a size-bounded least-recently-used cache. Documents are shared,
@@ -39,20 +36,25 @@ func (c *lru[T]) get(id string) (entry[T], bool) {
 	return *el.Value.(*entry[T]), true
 }
 
-// put records version ver of id unless a newer version is already cached.
-func (c *lru[T]) put(id string, doc *T, ver uint64, learned time.Time) {
+// put records k as what is known of id, unless a newer version is already
+// cached. For the same version the later trust time is kept: both are true
+// statements, and the later one lasts longer.
+func (c *lru[T]) put(id string, k known[T]) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[id]; ok {
 		e := el.Value.(*entry[T])
-		if e.ver > ver {
+		if e.ver > k.ver {
 			return
 		}
-		e.doc, e.ver, e.learned = doc, ver, learned
+		if e.ver == k.ver && e.trust.After(k.trust) {
+			k.trust = e.trust
+		}
+		e.known = k
 		c.order.MoveToFront(el)
 		return
 	}
-	c.items[id] = c.order.PushFront(&entry[T]{id: id, doc: doc, ver: ver, learned: learned})
+	c.items[id] = c.order.PushFront(&entry[T]{id: id, known: k})
 	for c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)

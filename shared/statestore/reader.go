@@ -16,14 +16,47 @@ var ErrNotFound = errors.New("statestore: no document")
 // Get reads the newest version of id without using the cache: one LIST and
 // one GET. It returns ErrNotFound when id has no document.
 func (s *Store[T]) Get(ctx context.Context, id string) (*T, uint64, error) {
-	doc, ver, err := s.load(ctx, id)
+	k, err := s.load(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
-	if doc == nil {
+	if k.doc == nil {
 		return nil, 0, fmt.Errorf("%s: %w", id, ErrNotFound)
 	}
-	return doc, ver, nil
+	return k.doc, k.ver, nil
+}
+
+// EachVersion calls fn with every retained version of id and its
+// document, newest first: one LIST per 1000 versions and one GET each.
+// Versions swept between the LIST and the GET are passed over.
+func (s *Store[T]) EachVersion(ctx context.Context, id string, fn func(v Version, doc *T) error) error {
+	token := ""
+	for {
+		page, err := s.b.List(ctx, ossx.ListOptions{Prefix: s.prefix + id + "/", ContinuationToken: token})
+		if err != nil {
+			return fmt.Errorf("list versions of %s: %w", id, err)
+		}
+		for _, o := range page.Objects {
+			kid, seq, ok := s.parseKey(o.Key)
+			if !ok || kid != id {
+				continue
+			}
+			doc, err := s.read(ctx, o.Key)
+			if errors.Is(err, ossx.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := fn(Version{ID: id, Seq: seq, Key: o.Key, Size: o.Size, LastModified: o.LastModified}, doc); err != nil {
+				return err
+			}
+		}
+		if page.NextToken == "" {
+			return nil
+		}
+		token = page.NextToken
+	}
 }
 
 // Version describes one stored version.
@@ -48,12 +81,12 @@ func (s *Store[T]) EachDocument(ctx context.Context, fn func(v Version, doc *T) 
 		body, _, err := s.b.GetObject(ctx, v.Key)
 		if errors.Is(err, ossx.ErrNotFound) {
 			// Superseded and swept since the listing: read the newest again.
-			doc, seq, err := s.load(ctx, v.ID)
-			if err != nil || doc == nil {
+			k, err := s.load(ctx, v.ID)
+			if err != nil || k.doc == nil {
 				return err
 			}
-			v.Seq, v.Key = seq, s.VersionKey(v.ID, seq)
-			return fn(v, doc)
+			v.Seq, v.Key = k.ver, s.VersionKey(v.ID, k.ver)
+			return fn(v, k.doc)
 		}
 		if err != nil {
 			return err

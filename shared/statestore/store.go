@@ -45,14 +45,12 @@ package statestore
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	smithyrand "github.com/aws/smithy-go/rand"
 	smithytime "github.com/aws/smithy-go/time"
 
 	"mediastate/shared/apierr"
@@ -63,7 +61,7 @@ import (
 // Metadata header names (without the x-oss-meta- prefix).
 const (
 	MetaSeq       = "seq"
-	MetaWriter    = "writer"
+	MetaWriter    = ossx.MetaWriter
 	MetaWrittenAt = "written-at"
 )
 
@@ -189,6 +187,21 @@ type Result struct {
 	Resolved int
 }
 
+// known is what an update knows of an id: a version, its document (nil
+// for version 0, no document), and its trust time. The trust time is a
+// moment at which OSS showed that no version above ver existed: the moment
+// before the LIST that found ver newest, or before the create-only PUT
+// that wrote ver. It is the one fact the sweep's age rule needs (see the
+// package documentation), so it is set in exactly those two places and
+// only carried otherwise: a document served from memory, read directly by
+// key, or found unchanged by a mutation keeps the trust time it came with.
+// A write may start from known only while trust is younger than CacheTTL.
+type known[T any] struct {
+	doc   *T
+	ver   uint64
+	trust time.Time
+}
+
 // Update applies mut to the newest version of id and writes the result as
 // the next version, retrying lost races until it succeeds or the context's
 // deadline (less the retry reserve) comes. Errors are apierr errors:
@@ -206,42 +219,83 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 		return res, apierr.Transient(apierr.Conflict, err, "state of %s: waiting for this instance's other updates", id)
 	}
 	defer unlock()
-	cur, ver, fresh := s.cached(id)
+	cur, fresh := s.cached(id)
+	// guess is true while cur is the unconfirmed guess "id has no version".
+	guess := false
 	switch {
 	case fresh:
 		res.CacheHit = true
 	case o.CreateFirst:
-		cur, ver = nil, 0
+		guess = true
 	default:
-		var err error
-		if cur, ver, err = s.load(ctx, id); err != nil {
+		if cur, err = s.load(ctx, id); err != nil {
 			return res, err
 		}
 	}
 	for lost := 0; ; {
-		learned := s.now()
-		next, changed, err := mut(cur)
+		if !guess && s.now().Sub(cur.trust) >= s.ttl {
+			// Too long since OSS last vouched for cur (a long run of lost
+			// races): only a new LIST may renew the trust.
+			if cur, err = s.load(ctx, id); err != nil {
+				return res, err
+			}
+		}
+		next, changed, err := mut(cur.doc)
 		if err != nil {
 			return res, err
 		}
 		if !changed {
-			if cur != nil {
-				s.cache.put(id, cur, ver, learned)
+			if cur.doc != nil && !guess {
+				s.cache.put(id, cur)
 			}
-			res.Version = ver
+			res.Version = cur.ver
 			return res, nil
 		}
 		body, err := s.codec.Marshal(next)
 		if err != nil {
 			return res, apierr.Wrap(apierr.Internal, err, "marshal state of %s", id)
 		}
-		err = s.create(ctx, s.VersionKey(id, ver+1), body, ver+1, &res)
+		key := s.VersionKey(id, cur.ver+1)
+		started := s.now()
+		trust := cur.trust
+		if guess {
+			trust = time.Time{} // confirmed below instead
+		}
+		err = s.create(ctx, key, body, cur.ver+1, trust, &res)
+		if err == nil && guess {
+			// Version 1 did not exist, but the id may: the sweep deletes old
+			// versions, version 1 first. Confirm that ours is the newest
+			// before anyone is told it is applied.
+			guess = false
+			_, newest, lerr := s.newestKey(ctx, id)
+			if lerr != nil {
+				return res, lerr
+			}
+			if newest != 1 {
+				// Ours filled a hole below the newest version, where no reader
+				// looks: remove it, so that the retained versions stay a chain
+				// (the sweep would remove it too), and apply the change to the
+				// newest version.
+				res.Conflicts++
+				_ = s.b.Delete(ctx, key)
+				if cur, err = s.load(ctx, id); err != nil {
+					return res, err
+				}
+				continue
+			}
+		}
 		if err == nil {
-			s.cache.put(id, next, ver+1, learned)
-			res.Version, res.Written = ver+1, true
+			s.cache.put(id, known[T]{doc: next, ver: cur.ver + 1, trust: started})
+			res.Version, res.Written = cur.ver+1, true
 			return res, nil
 		}
 		s.cache.drop(id)
+		if errors.Is(err, errStale) {
+			if cur, err = s.load(ctx, id); err != nil {
+				return res, err
+			}
+			continue
+		}
 		if !errors.Is(err, ossx.ErrExists) {
 			return res, err
 		}
@@ -255,12 +309,15 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 		if lost == 1 && res.CacheHit {
 			// A stale cache is usually one version behind: read the version
 			// that beat us directly (its key is known) instead of listing.
-			if doc, derr := s.read(ctx, s.VersionKey(id, ver+1)); derr == nil {
-				cur, ver = doc, ver+1
+			// It carries the trust time of the cached version: no version
+			// above the cached one existed then, so none above this one.
+			if doc, derr := s.read(ctx, key); derr == nil {
+				cur = known[T]{doc: doc, ver: cur.ver + 1, trust: cur.trust}
 				continue
 			}
 		}
-		if cur, ver, err = s.load(ctx, id); err != nil {
+		guess = false
+		if cur, err = s.load(ctx, id); err != nil {
 			return res, err
 		}
 	}
@@ -279,74 +336,62 @@ func (s *Store[T]) read(ctx context.Context, key string) (*T, error) {
 	return doc, nil
 }
 
-// create writes version seq create-only. A transient failure may have
-// landed (the response was lost), so the write is retried with the same
-// writer id, and a 409 after such a failure is resolved by reading the
-// writer id back: ours means the write landed.
-func (s *Store[T]) create(ctx context.Context, key string, body []byte, seq uint64, res *Result) error {
-	writer, err := smithyrand.NewUUID(rand.Reader).GetUUID()
-	if err != nil {
-		return apierr.Transient(apierr.Internal, err, "writer id")
-	}
-	meta := map[string]string{
+// errStale stops a write whose trust ran out before it could be sent.
+var errStale = errors.New("statestore: the version written from is no longer trusted")
+
+// create writes version seq create-only (ossx.Bucket.Create). With a trust
+// time, every attempt is sent only while that trust is younger than
+// CacheTTL (errStale otherwise): the sweep's age rule covers the writes
+// made within that bound, and no other.
+func (s *Store[T]) create(ctx context.Context, key string, body []byte, seq uint64, trust time.Time, res *Result) error {
+	o := ossx.CreateOptions{Retry: s.retry, Meta: map[string]string{
 		MetaSeq:       strconv.FormatUint(seq, 10),
-		MetaWriter:    writer,
 		MetaWrittenAt: smithytime.FormatDateTime(s.now()),
-	}
-	ambiguous := false
-	return retry.Do(ctx, s.retry, func(int) (bool, error) {
-		err := s.b.PutObject(ctx, key, body, ossx.PutOptions{ForbidOverwrite: true, Meta: meta})
-		switch {
-		case err == nil:
-			return false, nil
-		case errors.Is(err, ossx.ErrExists):
-			if !ambiguous {
-				return false, err
+	}}
+	if !trust.IsZero() {
+		o.Valid = func() error {
+			if s.now().Sub(trust) >= s.ttl {
+				return errStale
 			}
-			info, herr := s.b.HeadObject(ctx, key)
-			if herr != nil {
-				return false, fmt.Errorf("resolve ambiguous write of %s: %w", key, herr)
-			}
-			if info.Meta[MetaWriter] == writer {
-				res.Resolved++
-				return false, nil
-			}
-			return false, err
-		case apierr.IsPermanent(err):
-			return false, err
-		default:
-			ambiguous = true
-			res.Retries++
-			return true, err
+			return nil
 		}
-	})
-}
-
-// cached returns the cached newest version of id if it is still trusted.
-func (s *Store[T]) cached(id string) (*T, uint64, bool) {
-	e, ok := s.cache.get(id)
-	if !ok || s.now().Sub(e.learned) >= s.ttl {
-		return nil, 0, false
 	}
-	return e.doc, e.ver, true
+	cr, err := s.b.Create(ctx, key, body, o)
+	res.Retries += cr.Retries
+	if cr.Resolved {
+		res.Resolved++
+	}
+	return err
 }
 
-// load reads the newest version of id: LIST (max-keys 1) then GET. It
-// returns (nil, 0) when id has no document.
-func (s *Store[T]) load(ctx context.Context, id string) (*T, uint64, error) {
+// cached returns what the cache knows of id if its trust is still young
+// enough to write from.
+func (s *Store[T]) cached(id string) (known[T], bool) {
+	e, ok := s.cache.get(id)
+	if !ok || s.now().Sub(e.trust) >= s.ttl {
+		return known[T]{}, false
+	}
+	return e.known, true
+}
+
+// load reads the newest version of id: LIST (max-keys 1) then GET, trusted
+// from the moment before the LIST. Version 0 (no document) means id has no
+// version: the sweep always keeps the newest ones.
+func (s *Store[T]) load(ctx context.Context, id string) (known[T], error) {
 	for attempt := 0; ; attempt++ {
+		trust := s.now()
 		key, seq, err := s.newestKey(ctx, id)
 		if err != nil || key == "" {
-			return nil, 0, err
+			return known[T]{trust: trust}, err
 		}
 		doc, err := s.read(ctx, key)
 		if errors.Is(err, ossx.ErrNotFound) && attempt < 3 {
 			continue // swept between LIST and GET: a newer version exists
 		}
 		if err != nil {
-			return nil, 0, err
+			return known[T]{}, err
 		}
-		return doc, seq, nil
+		return known[T]{doc: doc, ver: seq, trust: trust}, nil
 	}
 }
 

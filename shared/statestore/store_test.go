@@ -95,7 +95,7 @@ func TestRequestsPerUpdate(t *testing.T) {
 		want  string
 		ver   uint64
 	}{
-		{"new id, create first", a, "m1", "e1", statestore.UpdateOptions{CreateFirst: true}, "PutObject=1", 1},
+		{"new id, create first (confirmed by one LIST)", a, "m1", "e1", statestore.UpdateOptions{CreateFirst: true}, "ListObjectsV2=1 PutObject=1", 1},
 		{"new id, cold", a, "m2", "e1", statestore.UpdateOptions{}, "ListObjectsV2=1 PutObject=1", 1},
 		{"warm append", a, "m1", "e2", statestore.UpdateOptions{}, "PutObject=1", 2},
 		{"warm duplicate", a, "m1", "e1", statestore.UpdateOptions{}, "", 2},

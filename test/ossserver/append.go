@@ -4,7 +4,6 @@ import (
 	"hash/crc64"
 	"net/http"
 	"strconv"
-	"time"
 )
 
 // appendObject implements AppendObject: POST /bucket/key?append&position=N.
@@ -63,7 +62,7 @@ func (s *Server) appendObject(rq *request) error {
 		m.Size = int64(len(data))
 		m.CRC64 = crc64.Checksum(data, crcTable)
 		m.ETag = appendETag(m.CRC64, m.Size)
-		m.LastModified = time.Now().UTC()
+		m.LastModified = s.now().UTC()
 		m.VersionID = newVersionID(b)
 		if err := s.commitNew(b, m, data, nil); err != nil {
 			return err
@@ -83,7 +82,7 @@ func (s *Server) appendObject(rq *request) error {
 		upd.Size += int64(len(data))
 		upd.CRC64 = crc64.Update(old.CRC64, crcTable, data)
 		upd.ETag = appendETag(upd.CRC64, upd.Size)
-		upd.LastModified = time.Now().UTC()
+		upd.LastModified = s.now().UTC()
 		if err := s.backend.saveMeta(b.name, upd); err != nil {
 			if terr := s.backend.truncateBody(b.name, old.Blob, old.Size); terr != nil {
 				s.logf("ossserver: undoing append to %q: %v", old.Key, terr)

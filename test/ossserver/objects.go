@@ -290,7 +290,7 @@ func (s *Server) putObject(rq *request) error {
 	if forbid && old != nil && b.versioning == versioningOff {
 		return errFileAlreadyExists()
 	}
-	m.LastModified = time.Now().UTC()
+	m.LastModified = s.now().UTC()
 	m.VersionID = newVersionID(b)
 	if err := s.commitNew(b, m, data, old); err != nil {
 		return err
@@ -381,7 +381,7 @@ func (s *Server) copyObject(rq *request) error {
 		m.ContentType, m.Headers, m.UserMeta = replacement.ContentType, replacement.Headers, replacement.UserMeta
 	}
 	m.Key = rq.key
-	m.LastModified = time.Now().UTC()
+	m.LastModified = s.now().UTC()
 	m.VersionID = newVersionID(db)
 	if err := s.commitNew(db, m, data, old); err != nil {
 		return err

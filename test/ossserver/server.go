@@ -67,6 +67,10 @@ type Options struct {
 	// Logf, when set, receives one line per failed request, injected fault
 	// and internal error.
 	Logf func(format string, args ...any)
+	// Now is the clock that stamps objects' LastModified; default
+	// time.Now. Signature times are always checked against the real clock,
+	// as the SDK signs with it.
+	Now func() time.Time
 }
 
 // Server is an OSS protocol server. Its methods are safe for concurrent use.
@@ -74,6 +78,7 @@ type Server struct {
 	region  string
 	creds   map[string]Credential
 	logf    func(format string, args ...any)
+	now     func() time.Time
 	backend backend
 
 	// mu is the one lock around every check-then-write: it guards buckets,
@@ -107,7 +112,11 @@ func New(opts Options) (*Server, error) {
 		region:  opts.Region,
 		creds:   map[string]Credential{},
 		logf:    opts.Logf,
+		now:     opts.Now,
 		buckets: map[string]*bucketState{},
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	s.idle = sync.NewCond(&s.life)
 	if s.region == "" {

@@ -1,0 +1,127 @@
+package statestore_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"mediastate/shared/statestore"
+	"mediastate/test/osstest"
+)
+
+// These tests pin the rule the sweep's safety rests on: a write may start
+// from version n only if OSS showed n to be the newest less than CacheTTL
+// ago. Each reproduces a way the store once broke it, answering "applied"
+// for an event that no reader ever saw. The OSS test server stamps objects
+// with the same fake clock, so the sweep's age rule sees the clock steps.
+
+// TestStaleCacheAfterSweep: duplicates must not renew the trust in a
+// cached version (nothing was read).
+func TestStaleCacheAfterSweep(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	env := osstest.StartWithClock(t, clock)
+	a := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+	b := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+	update(t, a, "x", "e1", statestore.UpdateOptions{})
+	for _, e := range []string{"e2", "e3", "e4"} {
+		update(t, b, "x", e, statestore.UpdateOptions{})
+	}
+	for i := 0; i < 20; i++ {
+		now = now.Add(4 * time.Minute)
+		update(t, a, "x", "e1", statestore.UpdateOptions{})
+	}
+	if _, err := b.Sweep(ctxTimeout(t, 10*time.Second), statestore.SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := update(t, a, "x", "e5", statestore.UpdateOptions{})
+	d, ver, err := b.Get(ctxTimeout(t, 10*time.Second), "x")
+	if err != nil || !slices.Contains(d.Items, "e5") {
+		t.Fatalf("e5 acknowledged as version %d, newest is version %d: %v %v", res.Version, ver, d.Items, err)
+	}
+}
+
+// TestCreateFirstAfterSweep: a create-first guess that lands in a hole
+// the sweep left (version 1 deleted, later ones kept) must be detected
+// before it is acknowledged, and the event applied to the newest version.
+func TestCreateFirstAfterSweep(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	env := osstest.StartWithClock(t, clock)
+	a := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+	for i := 1; i <= 6; i++ {
+		update(t, a, "x", "e"+string(rune('0'+i)), statestore.UpdateOptions{})
+	}
+	now = now.Add(2 * time.Hour)
+	st, err := a.Sweep(ctxTimeout(t, 10*time.Second), statestore.SweepOptions{})
+	if err != nil || st.Deleted != 4 {
+		t.Fatalf("sweep: %+v %v, want 4 versions deleted", st, err)
+	}
+	// Two instances that have never seen x guess that it is new, one after
+	// the other: the first lands in the hole, the second finds it taken.
+	for _, item := range []string{"n1", "n2"} {
+		c := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+		res, _ := update(t, c, "x", item, statestore.UpdateOptions{CreateFirst: true})
+		d, ver, err := a.Get(ctxTimeout(t, 10*time.Second), "x")
+		if err != nil || !slices.Contains(d.Items, item) || res.Version != ver {
+			t.Fatalf("%s acknowledged as version %d, newest is version %d: %v %v", item, res.Version, ver, d.Items, err)
+		}
+	}
+	// The hole is not left filled: the retained versions stay a chain.
+	checkChain(t, env, "x")
+}
+
+// TestDirectReadKeepsTrust: after a lost race on a cached version, the
+// version read directly by key may be far behind the newest; caching it
+// must not make it trusted as of now.
+func TestDirectReadKeepsTrust(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	env := osstest.StartWithClock(t, clock)
+	a := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+	b := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+	item := func(i int) string { return "e" + string(rune('A'+i)) }
+	update(t, a, "x", item(0), statestore.UpdateOptions{})
+	for i := 1; i < 30; i++ {
+		update(t, b, "x", item(i), statestore.UpdateOptions{})
+	}
+	// a receives b's events again, one every 4 minutes: each is a lost
+	// race on a's cached version, settled by reading the next one.
+	for i := 1; i <= 20; i++ {
+		now = now.Add(4 * time.Minute)
+		update(t, a, "x", item(i), statestore.UpdateOptions{})
+	}
+	if _, err := b.Sweep(ctxTimeout(t, 10*time.Second), statestore.SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := update(t, a, "x", "new", statestore.UpdateOptions{})
+	d, ver, err := b.Get(ctxTimeout(t, 10*time.Second), "x")
+	if err != nil || !slices.Contains(d.Items, "new") {
+		t.Fatalf("new acknowledged as version %d, newest is version %d: %v %v", res.Version, ver, d.Items, err)
+	}
+}
+
+// checkChain asserts that every retained version of id holds every item
+// of the retained version below it (versions are listed newest first).
+func checkChain(t *testing.T, env *osstest.Env, id string) {
+	t.Helper()
+	b := env.Bucket(t)
+	s := newStore(t, b, statestore.Options{})
+	ctx := ctxTimeout(t, 30*time.Second)
+	var prev *doc
+	var prevSeq uint64
+	err := s.EachVersion(ctx, id, func(v statestore.Version, d *doc) error {
+		if prev != nil {
+			for _, it := range d.Items {
+				if !slices.Contains(prev.Items, it) {
+					t.Errorf("version %d lacks %s that version %d below it holds", prevSeq, it, v.Seq)
+				}
+			}
+		}
+		prev, prevSeq = d, v.Seq
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
