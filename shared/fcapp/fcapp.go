@@ -48,12 +48,11 @@ type Spec struct {
 	Core func(env *Env, a pipeline.Applier) pipeline.Handler
 	// Extend, when set, adds middlewares to the standard pipeline
 	//
-	//	Log, Recover, <outer...>, DeadLetter | Budget, Ready, Verify, <inner...> | core
+	//	Log, Recover, Budget, <outer...>, DeadLetter | Verify | Ready, <inner...> | core
 	//
 	// outer ones see every delivery and its final result (dead letter
-	// included); inner ones only deliveries that passed verification.
-	// (The standard pipeline is Log, Recover, Budget, <outer...>,
-	// DeadLetter | Verify | Ready, <inner...> | core.)
+	// included), within the answer budget; inner ones only deliveries that
+	// passed verification.
 	Extend func(env *Env) (outer, inner []pipeline.Middleware, err error)
 }
 

@@ -10,10 +10,12 @@
 // when that occurrence was first received less than the dedup window ago,
 // so the same callback delivered twice, by HTTP retries, MNS redelivery or
 // both, makes one record. The record of an occurrence is written once,
-// create-only: the first outcome recorded is kept. Deliveries refused
-// before processing (a bad or missing signature) have their occurrences
-// under RefusedID(eventId) instead, so that a forged request cannot take
-// over a genuine callback's record or receive time (see Recorder).
+// create-only: the first outcome recorded is kept. Deliveries without a
+// valid signature are not recorded at all; trusted deliveries that failed
+// before processing (an unusable envelope or body) have their occurrences
+// under RefusedID(eventId) instead, so that they cannot take over a
+// processed callback's record or receive time (see Recorder). Free-text
+// fields are capped (Record.Capped).
 //
 // Deliveries answered with 503 (a transient failure: the sender must
 // retry) are not recorded; the attempt that is finally processed or

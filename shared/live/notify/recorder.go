@@ -18,21 +18,22 @@ import (
 // Recorder records every delivery of the liverecord function whose body
 // names a valid Live domain. It is two pipeline middlewares:
 //
-//	Log, Recover, Middleware, DeadLetter | Budget, Ready, Verify, Claimer | decode + apply
+//	Log, Recover, Budget, Middleware, DeadLetter | Verify | Ready, Claimer | decode + apply
 //
 // Middleware sits outside the dead-letter middleware, so that it sees the
-// final outcome, and outside signature verification, so that refused
-// deliveries are recorded too; after the delivery is handled it writes the
-// record with the answer. Claimer sits after verification: it claims the
+// final outcome; after the delivery is handled it writes the record with
+// the answer. A delivery without a valid signature (outcome
+// pipeline.Refused) is never recorded: the query shows only what the
+// callers we trust sent. Claimer sits after verification: it claims the
 // delivery's occurrence (Store.Claim) and puts it in the context
 // (live.WithOccurrence) for the stream state.
 //
-// A delivery refused before it reached Claimer (a bad or missing
-// signature, an unusable envelope) gets its occurrence in a namespace of
-// its own (RefusedID), so that an unauthenticated request can never take
-// over the occurrence of a genuine callback with the same body: neither its
-// record (the first recorded outcome wins) nor its receive time (which
-// orders status events).
+// A trusted delivery that failed before it reached Claimer (a signed
+// request or an MNS message whose envelope or body was unusable) gets its
+// occurrence in a namespace of its own (RefusedID), so that it can never
+// take over the occurrence of a processed callback with the same body:
+// neither its record (the first recorded outcome wins) nor its receive
+// time (which orders status events).
 //
 // A failure to claim or to record turns the delivery into a Retry (503, or
 // the batch is redelivered): the record is never silently missing for a
