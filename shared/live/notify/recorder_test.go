@@ -13,6 +13,7 @@ import (
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
 	"mediastate/shared/live"
+	"mediastate/shared/ossx"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/statestore"
 	"mediastate/shared/trigger"
@@ -281,5 +282,28 @@ func TestRecordCaps(t *testing.T) {
 	}
 	if r.AppName != "a" || Cut("short", 10) != "short" {
 		t.Error("short fields changed")
+	}
+}
+
+// TestRecorderSkipsRefused: a delivery without a valid signature (outcome
+// Refused) leaves no claim and no record, whatever it names.
+func TestRecorderSkipsRefused(t *testing.T) {
+	env := osstest.Start(t)
+	s := newStore(t, env, Options{})
+	rc := &Recorder{Store: s}
+	core := &fakeCore{r: func(*trigger.Delivery) *pipeline.Result { t.Fatal("core reached"); return nil }}
+	refusing := func(next pipeline.Handler) pipeline.Handler {
+		return func(ctx context.Context, d *trigger.Delivery) *pipeline.Result {
+			return &pipeline.Result{Outcome: pipeline.Refused, Err: apierr.New(apierr.MissingSignature, "none")}
+		}
+	}
+	h := pipeline.Chain(core.handle, rc.Middleware(), refusing, rc.Claimer())
+	r := h(context.Background(), &trigger.Delivery{Kind: trigger.KindHTTP, Body: []byte(statusJSON)})
+	if r.Outcome != pipeline.Refused {
+		t.Fatalf("outcome %s", r.Outcome)
+	}
+	page, err := env.Bucket(t).List(context.Background(), ossx.ListOptions{Prefix: "p/"})
+	if err != nil || len(page.Objects) != 0 {
+		t.Fatalf("a refused delivery wrote %+v (%v)", page.Objects, err)
 	}
 }
