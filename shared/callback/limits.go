@@ -1,6 +1,7 @@
 package callback
 
 import (
+	"bytes"
 	"unicode"
 	"unicode/utf8"
 
@@ -60,19 +61,40 @@ func (c *canonicaliser) foldDuplicate(spans []span) error {
 	if len(spans) < 2 {
 		return nil
 	}
-	seen := make(map[string]int, len(spans))
-	for n, s := range spans {
-		k := c.out[s.keyStart+1 : s.keyEnd-1]
-		f := string(foldKey(k))
-		m, ok := seen[f]
-		first := []byte(nil)
-		if ok {
-			first = c.out[spans[m].keyStart+1 : spans[m].keyEnd-1]
+	key := func(n int) []byte { return c.out[spans[n].keyStart+1 : spans[n].keyEnd-1] }
+	dup := func(a, b int) error {
+		first, k := key(a), key(b)
+		return apierr.Field(apierr.DuplicateKey, "", shorten(string(k)),
+			"an object has the keys %q and %q, which are equal ignoring letter case: the meaning of the body would depend on their order",
+			shorten(string(first)), shorten(string(k)))
+	}
+	// Small objects of ASCII keys (every real callback's): compare pairs,
+	// without allocating; for ASCII, bytes.EqualFold folds as
+	// encoding/json does.
+	if len(spans) <= 32 {
+		ascii := true
+		for n := range spans {
+			for _, b := range key(n) {
+				ascii = ascii && b < utf8.RuneSelf
+			}
 		}
-		if ok && string(first) != string(k) {
-			return apierr.Field(apierr.DuplicateKey, "", shorten(string(k)),
-				"an object has the keys %q and %q, which are equal ignoring letter case: the meaning of the body would depend on their order",
-				shorten(string(first)), shorten(string(k)))
+		if ascii {
+			for a := range spans {
+				for b := a + 1; b < len(spans); b++ {
+					ka, kb := key(a), key(b)
+					if len(ka) == len(kb) && bytes.EqualFold(ka, kb) && !bytes.Equal(ka, kb) {
+						return dup(a, b)
+					}
+				}
+			}
+			return nil
+		}
+	}
+	seen := make(map[string]int, len(spans))
+	for n := range spans {
+		f := string(foldKey(key(n)))
+		if m, ok := seen[f]; ok && !bytes.Equal(key(m), key(n)) {
+			return dup(m, n)
 		}
 		seen[f] = n
 	}
