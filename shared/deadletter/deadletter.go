@@ -77,6 +77,9 @@ type Letter struct {
 	// Truncated is true when the body was longer than MaxBody: only its
 	// first ExcerptSize bytes are kept, for people (it cannot be replayed).
 	Truncated bool `json:"truncated,omitempty"`
+	// Occurrence is the reception the delivery was claimed as (Live), so
+	// that a replay joins it instead of being a new callback.
+	Occurrence *trigger.Occurrence `json:"occurrence,omitempty"`
 }
 
 // MaxBody is the longest body a letter keeps whole: the largest callback
@@ -124,18 +127,24 @@ func New(b *ossx.Bucket, prefix, function string) *Store {
 func (s *Store) Prefix() string { return s.prefix + "deadletter/" + s.function + "/" }
 
 // Stem returns the start of the key a delivery's letter is stored under:
-// every letter of that delivery has a key that starts with it, followed by
-// "." (see Key).
-func (s *Store) Stem(kind string, body []byte) string {
+// a hash of the function, the envelope kind, the occurrence (when the
+// delivery was claimed as one: two callbacks with the same bytes are two
+// letters) and the body, so that a sender's retries of one delivery make
+// one letter. Every letter of that delivery has a key that starts with it,
+// followed by "." (see Key).
+func (s *Store) Stem(kind string, occ *trigger.Occurrence, body []byte) string {
 	h := sha256.New()
 	h.Write([]byte(s.function + "|" + kind + "|"))
+	if occ != nil {
+		fmt.Fprintf(h, "%d@%d|", occ.Seq, occ.ReceivedAt.UnixMilli())
+	}
 	h.Write(body)
 	return s.Prefix() + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // Key returns the key of a delivery's letter, given whether it was
 // verified and the reason code.
-func (s *Store) Key(kind string, body []byte, verified bool, code apierr.Code) string {
+func (s *Store) Key(kind string, occ *trigger.Occurrence, body []byte, verified bool, code apierr.Code) string {
 	v := "u"
 	if verified {
 		v = "v"
@@ -143,7 +152,7 @@ func (s *Store) Key(kind string, body []byte, verified bool, code apierr.Code) s
 	if !safeCode(string(code)) {
 		code = apierr.Internal
 	}
-	return s.Stem(kind, body) + "." + v + "." + string(code) + ".json"
+	return s.Stem(kind, occ, body) + "." + v + "." + string(code) + ".json"
 }
 
 // safeCode reports whether a code can be part of a key: 1..64 ASCII
@@ -194,7 +203,7 @@ func (s *Store) Put(ctx context.Context, d *trigger.Delivery, requestID string, 
 	code := apierr.CodeOf(reason)
 	l := Letter{Version: 1, Function: s.function, ReceivedAt: s.now().UTC(), Code: string(code),
 		Reason: reason.Error(), Trigger: kind, DeliveryID: d.DeliveryID, RequestID: requestID, Verified: verified,
-		Headers: redact.Headers(d.Headers), BodySize: len(d.Body)}
+		Headers: redact.Headers(d.Headers), BodySize: len(d.Body), Occurrence: d.Occurrence}
 	if len(l.Headers) == 0 {
 		l.Headers = nil
 	}
@@ -221,7 +230,7 @@ func (s *Store) Put(ctx context.Context, d *trigger.Delivery, requestID string, 
 	if err != nil {
 		return "", apierr.Transient(apierr.Internal, err, "marshal dead letter")
 	}
-	key := s.Key(kind, d.Body, verified, code)
+	key := s.Key(kind, d.Occurrence, d.Body, verified, code)
 	err = retry.Do(ctx, retry.Default, func(int) (bool, error) {
 		err := s.b.PutObject(ctx, key, doc, ossx.PutOptions{ForbidOverwrite: true,
 			Meta: map[string]string{"code": l.Code, "function": s.function}})
@@ -274,8 +283,8 @@ func RedactQuery(q map[string][]string) map[string][]string {
 
 // Find returns the key of the letter kept for a delivery, whatever its
 // verdict and code; ossx.ErrNotFound when there is none.
-func (s *Store) Find(ctx context.Context, kind string, body []byte) (string, error) {
-	page, err := s.b.List(ctx, ossx.ListOptions{Prefix: s.Stem(kind, body) + ".", MaxKeys: 1})
+func (s *Store) Find(ctx context.Context, kind string, occ *trigger.Occurrence, body []byte) (string, error) {
+	page, err := s.b.List(ctx, ossx.ListOptions{Prefix: s.Stem(kind, occ, body) + ".", MaxKeys: 1})
 	if err != nil {
 		return "", fmt.Errorf("list dead letters: %w", err)
 	}
@@ -320,7 +329,8 @@ func (s *Store) Delete(ctx context.Context, key string) error { return s.b.Delet
 
 // Delivery rebuilds the delivery a letter holds.
 func (l *Letter) Delivery() *trigger.Delivery {
-	d := &trigger.Delivery{Kind: trigger.Kind(l.Trigger), Body: l.Raw(), Headers: l.Headers, DeliveryID: l.DeliveryID}
+	d := &trigger.Delivery{Kind: trigger.Kind(l.Trigger), Body: l.Raw(), Headers: l.Headers, DeliveryID: l.DeliveryID,
+		Occurrence: l.Occurrence}
 	if l.Method != "" || l.Path != "" {
 		d.HTTP = &trigger.HTTPRequest{Method: l.Method, RawPath: l.Path, Path: l.Path, Query: l.Query}
 	}

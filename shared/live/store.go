@@ -8,6 +8,7 @@ import (
 	"mediastate/shared/callback"
 	"mediastate/shared/ossx"
 	"mediastate/shared/statestore"
+	"mediastate/shared/trigger"
 )
 
 // Codec is the statestore codec of stream documents.
@@ -41,23 +42,9 @@ func StoreID(domain, app, stream string) (string, error) {
 	return esc(domain) + "~" + esc(app) + "~" + esc(stream), nil
 }
 
-type occurrenceKey struct{}
-
-// WithOccurrence returns a context carrying the occurrence of the delivery
-// being processed; the Applier reads it.
-func WithOccurrence(ctx context.Context, o Occurrence) context.Context {
-	return context.WithValue(ctx, occurrenceKey{}, o)
-}
-
-// OccurrenceFrom returns the occurrence attached by WithOccurrence.
-func OccurrenceFrom(ctx context.Context) (Occurrence, bool) {
-	o, ok := ctx.Value(occurrenceKey{}).(Occurrence)
-	return o, ok
-}
-
 // Applier applies Live recording events to stream state (a
 // pipeline.Applier). Status events without a time need the delivery's
-// occurrence in the context (WithOccurrence): the notify recorder puts it
+// occurrence (trigger.Delivery.Occurrence): the notify recorder sets it
 // there.
 type Applier struct {
 	Store *Store
@@ -65,7 +52,7 @@ type Applier struct {
 
 // Apply folds e into the state of its stream. VOD and IMS events are
 // refused with WrongFamily (permanent: dead-lettered).
-func (a Applier) Apply(ctx context.Context, e *callback.Event) (statestore.Result, error) {
+func (a Applier) Apply(ctx context.Context, d *trigger.Delivery, e *callback.Event) (statestore.Result, error) {
 	if e.Family != callback.FamilyLive || (e.LiveFile == nil && e.LiveStatus == nil) {
 		return statestore.Result{}, apierr.New(apierr.WrongFamily,
 			"%s is not a Live recording event: send VOD and IMS callbacks to the upload, media, transcode or editing function", e.Type).WithEventType(e.Type)
@@ -75,7 +62,10 @@ func (a Applier) Apply(ctx context.Context, e *callback.Event) (statestore.Resul
 	if err != nil {
 		return statestore.Result{}, err
 	}
-	occ, _ := OccurrenceFrom(ctx)
+	var occ Occurrence
+	if d != nil && d.Occurrence != nil {
+		occ = Occurrence{Domain: domain, EventID: e.EventID, Seq: d.Occurrence.Seq, ReceivedAt: d.Occurrence.ReceivedAt}
+	}
 	return a.Store.Update(ctx, id, func(cur *Stream) (*Stream, bool, error) {
 		return Apply(cur, e, occ)
 	}, statestore.UpdateOptions{CreateFirst: e.Type == "record_started"})

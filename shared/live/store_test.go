@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
 	"mediastate/shared/statestore"
+	"mediastate/shared/trigger"
 	"mediastate/test/osstest"
 )
 
@@ -43,7 +46,7 @@ func TestApplierConcurrent(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for _, d := range order {
-					if _, err := a.Apply(WithOccurrence(ctx, d.occ), d.e); err != nil {
+					if _, err := a.Apply(ctx, &trigger.Delivery{Occurrence: &trigger.Occurrence{Seq: d.occ.Seq, ReceivedAt: d.occ.ReceivedAt}}, d.e); err != nil {
 						errs <- err
 						return
 					}
@@ -82,10 +85,73 @@ func TestApplierRefusesVOD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (Applier{Store: store}).Apply(context.Background(), e); !apierr.Is(err, apierr.WrongFamily) || !apierr.IsPermanent(err) {
+	if _, err := (Applier{Store: store}).Apply(context.Background(), nil, e); !apierr.Is(err, apierr.WrongFamily) || !apierr.IsPermanent(err) {
 		t.Fatalf("VOD event: %v, want permanent WrongFamily", err)
 	}
 	if n := env.Server.Stats().Requests["PutObject"]; n != 0 {
 		t.Fatalf("%d PUTs for a refused event", n)
+	}
+}
+
+// TestRecordAgainAfterSweep: a stream that records again hours after its
+// last session, once the sweep has removed its first versions, keeps the
+// whole new session: record_started (a create-first guess) and the files
+// after it are in the newest version.
+func TestRecordAgainAfterSweep(t *testing.T) {
+	now := time.Date(2024, 4, 10, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	env := osstest.StartWithClock(t, clock)
+	ctx := context.Background()
+	newApplier := func() Applier {
+		s, err := NewStore(env.Bucket(t), "p/", statestore.Options{Now: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Applier{Store: s}
+	}
+	seq := uint64(0)
+	apply := func(a Applier, body string) statestore.Result {
+		t.Helper()
+		seq++ // every reception here is a callback of its own
+		d := &trigger.Delivery{Occurrence: &trigger.Occurrence{Seq: seq, ReceivedAt: now}}
+		res, err := a.Apply(ctx, d, decode(t, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := newApplier()
+	apply(first, statusBody("s1", "record_started"))
+	for i := range 10 {
+		now = now.Add(time.Minute)
+		apply(first, fileBody("s1", fmt.Sprintf("old/%d.m3u8", i), int64(60*(i+1))))
+	}
+	apply(first, statusBody("s1", "record_paused"))
+	now = now.Add(2 * time.Hour)
+	if st, err := first.Store.Sweep(ctx, statestore.SweepOptions{}); err != nil || st.Deleted == 0 {
+		t.Fatalf("sweep: %+v %v", st, err)
+	}
+	// The new session reaches another instance.
+	again := newApplier()
+	now = now.Add(time.Second)
+	apply(again, statusBody("s1", "record_started"))
+	var uris []string
+	for i := range 4 {
+		now = now.Add(time.Minute)
+		uri := fmt.Sprintf("new/%d.m3u8", i)
+		uris = append(uris, uri)
+		apply(again, fileBody("s1", uri, int64(10000+60*i)))
+	}
+	got, ver, err := (&Reader{store: first.Store}).Get(ctx, "live.example.com", "app1", "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != StateRecording {
+		t.Errorf("newest version %d is %s, want %s", ver, got.State, StateRecording)
+	}
+	for _, uri := range uris {
+		if !slices.ContainsFunc(got.Files, func(f File) bool { return f.URI == uri }) {
+			t.Errorf("newest version %d lacks the new session's file %s", ver, uri)
+		}
 	}
 }

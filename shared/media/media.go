@@ -14,6 +14,7 @@ import (
 	"mediastate/shared/ossx"
 	"mediastate/shared/state"
 	"mediastate/shared/statestore"
+	"mediastate/shared/trigger"
 )
 
 // Codec is the statestore codec of media state documents.
@@ -40,7 +41,7 @@ type Applier struct {
 // state: they are refused with WrongFamily (permanent). Upload events
 // usually come first for a media asset, so their update tries to create the
 // first version straight away.
-func (a Applier) Apply(ctx context.Context, e *callback.Event) (statestore.Result, error) {
+func (a Applier) Apply(ctx context.Context, _ *trigger.Delivery, e *callback.Event) (statestore.Result, error) {
 	if e.Family == callback.FamilyLive {
 		return statestore.Result{}, apierr.New(apierr.WrongFamily,
 			"%s is a Live recording event: send Live recording callbacks to the liverecord function", e.Type).WithEventType(e.Type)

@@ -11,9 +11,11 @@ import (
 	"mediastate/shared/trigger"
 )
 
-// Applier applies one decoded event to the state it belongs to.
+// Applier applies one decoded event, from delivery d, to the state it
+// belongs to. What earlier middlewares learned of the delivery (such as
+// its Live occurrence) travels in d.
 type Applier interface {
-	Apply(ctx context.Context, e *callback.Event) (statestore.Result, error)
+	Apply(ctx context.Context, d *trigger.Delivery, e *callback.Event) (statestore.Result, error)
 }
 
 // MaxFuture is how far ahead of our clock an event time may lie: the
@@ -41,7 +43,7 @@ func Apply(a Applier, families ...callback.Family) Handler {
 				"is %s, more than %s ahead of our clock (%s): a time that far ahead cannot be trusted",
 				e.Time.UTC().Format(time.RFC3339), MaxFuture, now().UTC().Format(time.RFC3339)), e)
 		}
-		res, err := a.Apply(ctx, e)
+		res, err := a.Apply(ctx, d, e)
 		if err != nil {
 			r := Fail(err, e)
 			r.Store = res

@@ -126,7 +126,7 @@ func TestDeadLetter(t *testing.T) {
 
 	calls := 0
 	r := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
-	if r.Outcome != DeadLettered || r.DeadLetter != dl.Key("http", d.Body, true, apierr.MissingField) {
+	if r.Outcome != DeadLettered || r.DeadLetter != dl.Key("http", nil, d.Body, true, apierr.MissingField) {
 		t.Fatalf("result %+v", r)
 	}
 	l, err := dl.Get(ctx, r.DeadLetter)
@@ -151,7 +151,7 @@ func TestDeadLetter(t *testing.T) {
 	if ru.Outcome != Refused || ru.DeadLetter != "" || ru.StatusCode() != http.StatusUnauthorized || RefusedTotal() != before+1 {
 		t.Fatalf("unverified delivery: %+v (refused %d -> %d)", ru, before, RefusedTotal())
 	}
-	if _, err := dl.Find(ctx, "http", du.Body); !errors.Is(err, ossx.ErrNotFound) {
+	if _, err := dl.Find(ctx, "http", nil, du.Body); !errors.Is(err, ossx.ErrNotFound) {
 		t.Fatalf("a letter was kept for an unverified delivery: %v", err)
 	}
 	rt := DeadLetter(dl, reqID, true)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(ctx, du)
@@ -300,7 +300,7 @@ func TestReady(t *testing.T) {
 // is refused with EventTimeInFuture and never reaches the applier.
 func TestFutureEventTime(t *testing.T) {
 	applied := 0
-	a := applierFunc(func(context.Context, *callback.Event) (statestore.Result, error) {
+	a := applierFunc(func(context.Context, *trigger.Delivery, *callback.Event) (statestore.Result, error) {
 		applied++
 		return statestore.Result{Written: true}, nil
 	})
@@ -318,10 +318,10 @@ func TestFutureEventTime(t *testing.T) {
 	}
 }
 
-type applierFunc func(context.Context, *callback.Event) (statestore.Result, error)
+type applierFunc func(context.Context, *trigger.Delivery, *callback.Event) (statestore.Result, error)
 
-func (f applierFunc) Apply(ctx context.Context, e *callback.Event) (statestore.Result, error) {
-	return f(ctx, e)
+func (f applierFunc) Apply(ctx context.Context, d *trigger.Delivery, e *callback.Event) (statestore.Result, error) {
+	return f(ctx, d, e)
 }
 
 // TestInvokeOversizedHTTP: an HTTP event over the limit is answered 413

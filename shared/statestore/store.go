@@ -24,23 +24,28 @@
 //
 // # Requests per update
 //
-// An instance caches the newest version it knows of each id (an LRU, each
-// entry trusted for CacheTTL). With the cache warm, an update is one PUT; an
-// event already in the cached document costs nothing. A cold update is
-// LIST + GET + PUT, or a single PUT for an id that does not exist yet when
-// the caller says so (UpdateOptions.CreateFirst). A lost race costs one
-// more LIST + GET + PUT.
+// An instance caches the newest version it knows of each id (an LRU). With
+// the cache warm, an update is one PUT; an event already in the cached
+// document costs nothing. A cold update is LIST + GET + PUT, or PUT + LIST
+// for an id that does not exist yet when the caller says so
+// (UpdateOptions.CreateFirst: the LIST confirms the guess). A lost race
+// costs one more LIST + GET + PUT.
 //
-// # Old versions
+// # Old versions, and the one rule that makes deleting them safe
 //
 // Sweep deletes all but the newest Keep versions of each id, but only a
-// version whose successor is older than MinAge. That bound is what makes
-// deletion safe: a writer whose cache says seq is newest writes seq+1 at
-// most CacheTTL plus its own run time later; seq+1 can only have been
-// deleted if seq+2 existed for MinAge, and seq+2 was written after the
-// writer learned seq. So MinAge must exceed CacheTTL plus the longest
-// function run, which Sweep enforces with a floor of 15 minutes (the
-// defaults are 5 minutes and 1 hour).
+// version whose successor is older than MinAge. Deleting frees keys, so a
+// writer must never create version n+1 from a belief "n is the newest"
+// that OSS did not confirm recently. Whatever an update knows of an id
+// carries a trust time (see known): the moment before the LIST that found
+// the version newest, or before our own create-only PUT of it. Nothing
+// else sets it, and a write is sent only while it is younger than
+// CacheTTL, checked before every attempt. Every version above n was
+// created after n's trust time, and one is swept only once its successor
+// is MinAge old, so while MinAge exceeds CacheTTL plus one request's time,
+// n+1 is either free because it never existed or taken (409). A
+// create-first guess has no trust time: a successful one is confirmed by a
+// LIST before anyone is told, and undone when it filled a swept hole.
 package statestore
 
 import (
@@ -165,8 +170,9 @@ type Mutation[T any] func(cur *T) (next *T, changed bool, err error)
 // UpdateOptions qualify one Update.
 type UpdateOptions struct {
 	// CreateFirst says the id is probably new: when it is not cached, try
-	// to create version 1 before reading anything. A wrong guess costs one
-	// failed PUT.
+	// to create version 1 before reading anything. A right guess costs PUT
+	// + LIST (the LIST confirms it: the sweep may have removed version 1 of
+	// an id that exists); a wrong one a failed PUT more than a cold update.
 	CreateFirst bool
 }
 

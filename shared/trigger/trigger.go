@@ -127,6 +127,31 @@ type Delivery struct {
 	// HTTP describes the request of an HTTP trigger delivery; it is nil for
 	// other kinds.
 	HTTP *HTTPRequest
+	// Occurrence says which reception of its body this delivery belongs to,
+	// once that is known: set by the Live recorder when it claims the
+	// delivery, kept in a dead letter and restored on replay, so that a
+	// replayed callback joins its first reception.
+	Occurrence *Occurrence
+}
+
+// Occurrence identifies one reception of a callback body among the
+// receptions of the same bytes: its number, from 1, and when it was first
+// received (UTC, whole milliseconds).
+type Occurrence struct {
+	Seq        uint64    `json:"seq"`
+	ReceivedAt time.Time `json:"receivedAt"`
+}
+
+// MessageID returns the id of the queue message the delivery came in: the
+// MNS message id of an EventBridge or MNS topic delivery, which stays the
+// same when the queue delivers the message again. It is "" for HTTP
+// requests (each retry is a new request) and bare bodies.
+func (d *Delivery) MessageID() string {
+	switch d.Kind {
+	case KindEventBridgeMNS, KindEventBridgeRaw, KindMNSTopic:
+		return d.DeliveryID
+	}
+	return ""
 }
 
 // HTTPRequest describes the HTTP request behind an HTTP trigger delivery.

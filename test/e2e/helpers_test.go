@@ -840,7 +840,7 @@ func checkNoState(t *testing.T, s *localstack.Stack, id string) {
 func letter(t *testing.T, s *localstack.Stack, fn, kind string, body []byte) (*deadletter.Letter, []byte) {
 	t.Helper()
 	dl := deadletter.New(s.Client, s.Prefix, fn)
-	key, err := dl.Find(ctxT(t), kind, body)
+	key, err := dl.Find(ctxT(t), kind, nil, body)
 	if err != nil {
 		t.Fatalf("dead letter of %s (%s, %d bytes): %v", fn, kind, len(body), err)
 	}
@@ -911,7 +911,7 @@ func sameEnvelopeButSecrets(t *testing.T, got, sent []byte) bool {
 // noLetter asserts that fn kept no dead letter for a delivery.
 func noLetter(t *testing.T, s *localstack.Stack, fn, kind string, body []byte) {
 	t.Helper()
-	key, err := deadletter.New(s.Client, s.Prefix, fn).Find(ctxT(t), kind, body)
+	key, err := deadletter.New(s.Client, s.Prefix, fn).Find(ctxT(t), kind, nil, body)
 	if !errors.Is(err, ossx.ErrNotFound) {
 		t.Fatalf("dead letter %s: %v, want none", key, err)
 	}

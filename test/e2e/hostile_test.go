@@ -130,7 +130,7 @@ func TestSignedButUnusableDeliveries(t *testing.T) {
 	if r.Status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("over-limit body: %d %s", r.Status, r.Body)
 	}
-	key, err := dl.Find(ctxT(t), "http", over)
+	key, err := dl.Find(ctxT(t), "http", nil, over)
 	if err != nil {
 		t.Fatalf("no letter for a signed over-limit body: %v", err)
 	}

@@ -51,7 +51,7 @@ func TestOSSRequestsPerEvent(t *testing.T) {
 		outcome pipeline.Outcome
 		want    map[string]int64
 	}{
-		{"new MediaId, upload event (create first)", "media", upload, pipeline.Applied, map[string]int64{"PutObject": 1}},
+		{"new MediaId, upload event (create first, confirmed)", "media", upload, pipeline.Applied, map[string]int64{"ListObjectsV2": 1, "PutObject": 1}},
 		{"warm instance, known MediaId", "media", register, pipeline.Applied, map[string]int64{"PutObject": 1}},
 		{"duplicate, warm", "media", register, pipeline.Duplicate, map[string]int64{}},
 		{"duplicate, cold", "transcode", register, pipeline.Duplicate, map[string]int64{"ListObjectsV2": 1, "GetObject": 1}},

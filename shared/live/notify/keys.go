@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -42,6 +44,15 @@ func (k keys) claim(domain, eventID string, seq uint64) string {
 
 func (k keys) record(domain, eventID string, seq uint64) string {
 	return k.occurrences(domain, eventID) + seqName(seq) + recordSuffix
+}
+
+// message is the key of the marker of a queue message that delivered a
+// body: the message id is hashed, so that any id makes a safe key segment.
+// Markers sort after the occurrence objects (hex digits), so listing the
+// newest occurrence is not disturbed.
+func (k keys) message(domain, eventID, messageID string) string {
+	h := sha256.Sum256([]byte(messageID))
+	return k.occurrences(domain, eventID) + "m/" + hex.EncodeToString(h[:16])
 }
 
 // parseOccurrence returns the seq of an occurrence object's key and whether

@@ -25,8 +25,10 @@ import (
 // the answer. A delivery without a valid signature (outcome
 // pipeline.Refused) is never recorded: the query shows only what the
 // callers we trust sent. Claimer sits after verification: it claims the
-// delivery's occurrence (Store.Claim) and puts it in the context
-// (live.WithOccurrence) for the stream state.
+// delivery's occurrence (Store.Claim: a queue redelivery joins its first
+// delivery's) and sets it on the delivery (trigger.Delivery.Occurrence)
+// for the stream state, the record and a dead letter; a replayed letter
+// brings its occurrence along and is not claimed again.
 //
 // A trusted delivery that failed before it reached Claimer (a signed
 // request or an MNS message whose envelope or body was unusable) gets its
@@ -48,12 +50,10 @@ type Recorder struct {
 // that was refused before processing (see Recorder).
 func RefusedID(eventID string) string { return "u" + eventID }
 
-// slot carries a delivery's target from Middleware to Claimer, and its
-// occurrence back.
+// slot carries a delivery's target from Middleware to Claimer.
 type slot struct {
 	target  Target
 	eventID string
-	occ     live.Occurrence
 }
 
 type slotKey struct{}
@@ -78,9 +78,11 @@ func (rc *Recorder) Middleware() pipeline.Middleware {
 				// only what the callers we trust sent.
 				return r
 			}
-			occ := sl.occ
-			if occ.IsZero() {
-				if occ, err = rc.Store.Claim(ctx, tg.Domain, RefusedID(eventID)); err != nil {
+			var occ live.Occurrence
+			if o := d.Occurrence; o != nil {
+				occ = live.Occurrence{Domain: tg.Domain, EventID: eventID, Seq: o.Seq, ReceivedAt: o.ReceivedAt}
+			} else {
+				if occ, err = rc.Store.Claim(ctx, tg.Domain, RefusedID(eventID), ""); err != nil {
 					r.Err = apierr.Transient(apierr.StorageUnavailable, err, "the callback was refused (%s) but its notify record could not be written", r.Outcome)
 					r.Outcome = pipeline.Retry
 					return r
@@ -104,12 +106,16 @@ func (rc *Recorder) Claimer() pipeline.Middleware {
 			if sl == nil {
 				return next(ctx, d)
 			}
-			occ, err := rc.Store.Claim(ctx, sl.target.Domain, sl.eventID)
-			if err != nil {
-				return &pipeline.Result{Outcome: pipeline.Retry, Err: err}
+			if d.Occurrence == nil {
+				// A replayed letter carries the occurrence its delivery was
+				// claimed as; anything else is claimed now.
+				occ, err := rc.Store.Claim(ctx, sl.target.Domain, sl.eventID, d.MessageID())
+				if err != nil {
+					return &pipeline.Result{Outcome: pipeline.Retry, Err: err}
+				}
+				d.Occurrence = &trigger.Occurrence{Seq: occ.Seq, ReceivedAt: occ.ReceivedAt}
 			}
-			sl.occ = occ
-			return next(live.WithOccurrence(ctx, occ), d)
+			return next(ctx, d)
 		}
 	}
 }

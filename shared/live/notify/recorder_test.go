@@ -71,7 +71,11 @@ type fakeCore struct {
 
 func (f *fakeCore) handle(ctx context.Context, d *trigger.Delivery) *pipeline.Result {
 	f.calls++
-	f.occ, _ = live.OccurrenceFrom(ctx)
+	f.occ = live.Occurrence{}
+	if o := d.Occurrence; o != nil {
+		id, _ := callback.Identity(d.Body)
+		f.occ = live.Occurrence{Domain: "live.example.com", EventID: id, Seq: o.Seq, ReceivedAt: o.ReceivedAt}
+	}
 	return f.r(d)
 }
 

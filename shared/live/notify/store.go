@@ -81,42 +81,87 @@ type claimDoc struct {
 }
 
 // Claim returns the occurrence a delivery of the body with content id
-// eventID, about domain, received now, belongs to: the newest occurrence
-// of that body when it was first received less than the dedup window ago,
-// otherwise a new one, created create-only so that concurrent deliveries
-// agree. A body never seen costs one PUT; a repeat costs a LIST and a GET
-// more (and a PUT when it starts a new occurrence). Errors are transient.
-func (s *Store) Claim(ctx context.Context, domain, eventID string) (live.Occurrence, error) {
+// eventID, about domain, received now, belongs to.
+//
+// A queue message (messageID set: the MNS message id, which a redelivery
+// keeps) belongs to the occurrence its first delivery was given, however
+// long ago that was. Otherwise the newest occurrence of the body is joined
+// when it was first received less than the dedup window ago (a sender's
+// retry: HTTP carries no id), and a new one is created when not.
+//
+// Occurrences are numbered create-only: the next number is written only
+// right after a LIST showed the one below it to be the newest, so that
+// concurrent receptions agree and an expired number is never reused under
+// a newer one. A first reception costs LIST + PUT (+ PUT of the message
+// marker), a retry within the window LIST + GET, a repeat after it
+// LIST + GET + PUT, a queue redelivery LIST + GET + PUT (refused) + GET.
+// Errors are transient.
+func (s *Store) Claim(ctx context.Context, domain, eventID, messageID string) (live.Occurrence, error) {
 	if err := checkNames(domain, eventID); err != nil {
 		return live.Occurrence{}, err
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	seq := uint64(1)
+	marker := ""
+	if messageID != "" {
+		marker = s.k.message(domain, eventID, messageID)
+	}
 	for attempt := 0; attempt < 8; attempt++ {
-		occ := live.Occurrence{Domain: domain, EventID: eventID, Seq: seq, ReceivedAt: now}
-		err := s.create(ctx, s.k.claim(domain, eventID, seq), claimDoc{EventID: eventID, Seq: seq, ReceivedAtMs: now.UnixMilli()})
-		if err == nil {
-			return occ, nil
-		}
-		if !errors.Is(err, ossx.ErrExists) {
-			return live.Occurrence{}, err
-		}
-		newest, err := s.newestSeq(ctx, domain, eventID)
+		occ, fresh, err := s.choose(ctx, domain, eventID, now)
 		if err != nil {
 			return live.Occurrence{}, err
 		}
-		if newest >= 1 {
-			got, found, err := s.readClaim(ctx, domain, eventID, newest)
+		if marker != "" {
+			// The marker records the occurrence the message is given, before
+			// that occurrence is created: a redelivery finds it taken and
+			// joins the occurrence it names, creating nothing.
+			err := s.create(ctx, marker, claimDoc{EventID: eventID, Seq: occ.Seq, ReceivedAtMs: occ.ReceivedAt.UnixMilli()})
+			if errors.Is(err, ossx.ErrExists) {
+				first, found, err := s.readClaimAt(ctx, marker, domain, eventID, 0)
+				if err == nil && !found {
+					err = apierr.Transient(apierr.Conflict, nil, "message marker of %s in %s vanished", eventID, domain)
+				}
+				return first, err
+			}
 			if err != nil {
 				return live.Occurrence{}, err
 			}
-			if found && absDuration(now.Sub(got.ReceivedAt)) < s.window {
-				return got, nil
+		}
+		if !fresh {
+			return occ, nil
+		}
+		err = s.create(ctx, s.k.claim(domain, eventID, occ.Seq), claimDoc{EventID: eventID, Seq: occ.Seq, ReceivedAtMs: now.UnixMilli()})
+		if !errors.Is(err, ossx.ErrExists) {
+			return occ, err
+		}
+		// Another reception took that number first: take back the marker
+		// that named it with our time, and look again.
+		if marker != "" {
+			if err := s.b.Delete(ctx, marker); err != nil {
+				return live.Occurrence{}, fmt.Errorf("take back message marker: %w", err)
 			}
 		}
-		seq = max(newest, seq) + 1
 	}
 	return live.Occurrence{}, apierr.Transient(apierr.Conflict, nil, "claim of %s in %s: too many concurrent occurrences", eventID, domain)
+}
+
+// choose returns the occurrence a reception at now belongs to by the
+// window rule: the newest occurrence if it was first received less than
+// the window ago, else the next number (fresh: not created yet).
+func (s *Store) choose(ctx context.Context, domain, eventID string, now time.Time) (occ live.Occurrence, fresh bool, err error) {
+	newest, err := s.newestClaim(ctx, domain, eventID)
+	if err != nil {
+		return occ, false, err
+	}
+	if newest >= 1 {
+		got, found, err := s.readClaimAt(ctx, s.k.claim(domain, eventID, newest), domain, eventID, newest)
+		if err != nil {
+			return occ, false, err
+		}
+		if found && absDuration(now.Sub(got.ReceivedAt)) < s.window {
+			return got, false, nil
+		}
+	}
+	return live.Occurrence{Domain: domain, EventID: eventID, Seq: newest + 1, ReceivedAt: now}, true, nil
 }
 
 func absDuration(d time.Duration) time.Duration {
@@ -126,8 +171,8 @@ func absDuration(d time.Duration) time.Duration {
 	return d
 }
 
-// newestSeq returns the highest occurrence number of a body, 0 for none.
-func (s *Store) newestSeq(ctx context.Context, domain, eventID string) (uint64, error) {
+// newestClaim returns the highest occurrence number of a body, 0 for none.
+func (s *Store) newestClaim(ctx context.Context, domain, eventID string) (uint64, error) {
 	prefix := s.k.occurrences(domain, eventID)
 	page, err := s.b.List(ctx, ossx.ListOptions{Prefix: prefix, MaxKeys: 2})
 	if err != nil {
@@ -141,10 +186,11 @@ func (s *Store) newestSeq(ctx context.Context, domain, eventID string) (uint64, 
 	return 0, nil
 }
 
-// readClaim reads the claim of occurrence seq; found is false when it is
-// gone (expired by a lifecycle rule).
-func (s *Store) readClaim(ctx context.Context, domain, eventID string, seq uint64) (live.Occurrence, bool, error) {
-	body, _, err := s.b.GetObject(ctx, s.k.claim(domain, eventID, seq))
+// readClaimAt reads the claim (or message marker) at key; found is false
+// when it is gone (expired by a lifecycle rule). seq, when not 0, is the
+// number the claim must have.
+func (s *Store) readClaimAt(ctx context.Context, key, domain, eventID string, seq uint64) (live.Occurrence, bool, error) {
+	body, _, err := s.b.GetObject(ctx, key)
 	if errors.Is(err, ossx.ErrNotFound) {
 		return live.Occurrence{}, false, nil
 	}
@@ -152,15 +198,14 @@ func (s *Store) readClaim(ctx context.Context, domain, eventID string, seq uint6
 		return live.Occurrence{}, false, fmt.Errorf("read claim: %w", err)
 	}
 	var c claimDoc
-	if err := json.Unmarshal(body, &c); err != nil || c.Seq != seq || c.EventID != eventID {
-		return live.Occurrence{}, false, apierr.Transient(apierr.Internal, err, "claim %d of %s is not a claim", seq, eventID)
+	if err := json.Unmarshal(body, &c); err != nil || c.Seq == 0 || (seq != 0 && c.Seq != seq) || c.EventID != eventID {
+		return live.Occurrence{}, false, apierr.Transient(apierr.Internal, err, "%s is not a claim of %s", key, eventID)
 	}
-	return live.Occurrence{Domain: domain, EventID: eventID, Seq: seq, ReceivedAt: time.UnixMilli(c.ReceivedAtMs).UTC()}, true, nil
+	return live.Occurrence{Domain: domain, EventID: eventID, Seq: c.Seq, ReceivedAt: time.UnixMilli(c.ReceivedAtMs).UTC()}, true, nil
 }
 
-// create writes v at key create-only, retrying transient failures. It
-// returns ossx.ErrExists when the key is taken (possibly by an earlier
-// attempt of this call whose answer was lost: callers treat both alike).
+// create writes v at key create-only (ossx.Bucket.Create). It returns
+// ossx.ErrExists when the key is taken by another writer.
 func (s *Store) create(ctx context.Context, key string, v any) error {
 	var body []byte
 	if v != nil {
@@ -169,15 +214,8 @@ func (s *Store) create(ctx context.Context, key string, v any) error {
 			return apierr.Transient(apierr.Internal, err, "marshal %s", key)
 		}
 	}
-	return retry.Do(ctx, s.retry, func(int) (bool, error) {
-		err := s.b.PutObject(ctx, key, body, ossx.PutOptions{ForbidOverwrite: true})
-		switch {
-		case err == nil, errors.Is(err, ossx.ErrExists):
-			return false, err
-		default:
-			return !apierr.IsPermanent(err), err
-		}
-	})
+	_, err := s.b.Create(ctx, key, body, ossx.CreateOptions{Retry: s.retry})
+	return err
 }
 
 // Put writes the record of occurrence occ, create-only, and its index

@@ -46,41 +46,41 @@ func TestClaimDedupWindow(t *testing.T) {
 	ctx := context.Background()
 
 	env.Server.ResetStats()
-	first, err := s.Claim(ctx, "d.com", eid(1))
+	first, err := s.Claim(ctx, "d.com", eid(1), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.Seq != 1 || !first.ReceivedAt.Equal(t0.Add(123*time.Millisecond)) || first.Domain != "d.com" {
 		t.Fatalf("first claim %+v", first)
 	}
-	if st := env.Server.Stats(); st.Requests["PutObject"] != 1 || len(st.Requests) != 1 {
-		t.Fatalf("a new body cost %v, want one PUT", st.Requests)
+	if st := env.Server.Stats(); st.Requests["PutObject"] != 1 || st.Requests["ListObjectsV2"] != 1 || len(st.Requests) != 2 {
+		t.Fatalf("a new body cost %v, want one LIST and one PUT", st.Requests)
 	}
 	// A retry 4 minutes later joins the occurrence.
 	c.set(t0.Add(4 * time.Minute))
-	again, err := s.Claim(ctx, "d.com", eid(1))
+	again, err := s.Claim(ctx, "d.com", eid(1), "")
 	if err != nil || again != first {
 		t.Fatalf("retry: %+v %v, want %+v", again, err, first)
 	}
 	// 6 minutes after the first reception it is a new occurrence...
 	c.set(t0.Add(6 * time.Minute))
-	second, err := s.Claim(ctx, "d.com", eid(1))
+	second, err := s.Claim(ctx, "d.com", eid(1), "")
 	if err != nil || second.Seq != 2 || !second.ReceivedAt.Equal(t0.Add(6*time.Minute)) {
 		t.Fatalf("late repeat: %+v %v", second, err)
 	}
 	// ...which its own retries join.
 	c.set(t0.Add(7 * time.Minute))
-	if got, err := s.Claim(ctx, "d.com", eid(1)); err != nil || got != second {
+	if got, err := s.Claim(ctx, "d.com", eid(1), ""); err != nil || got != second {
 		t.Fatalf("retry of the repeat: %+v %v, want %+v", got, err, second)
 	}
 	// Another domain or body is another occurrence.
-	if got, _ := s.Claim(ctx, "e.com", eid(1)); got.Seq != 1 || got.Domain != "e.com" {
+	if got, _ := s.Claim(ctx, "e.com", eid(1), ""); got.Seq != 1 || got.Domain != "e.com" {
 		t.Fatalf("other domain: %+v", got)
 	}
-	if got, _ := s.Claim(ctx, "d.com", eid(2)); got.Seq != 1 || got.EventID != eid(2) {
+	if got, _ := s.Claim(ctx, "d.com", eid(2), ""); got.Seq != 1 || got.EventID != eid(2) {
 		t.Fatalf("other body: %+v", got)
 	}
-	if _, err := s.Claim(ctx, "d/x", eid(3)); !apierr.Is(err, apierr.InvalidId) {
+	if _, err := s.Claim(ctx, "d/x", eid(3), ""); !apierr.Is(err, apierr.InvalidId) {
 		t.Fatalf("bad domain: %v", err)
 	}
 }
@@ -100,7 +100,7 @@ func TestClaimConcurrent(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				got[i], errs[i] = s.Claim(ctx, "d.com", eid(7))
+				got[i], errs[i] = s.Claim(ctx, "d.com", eid(7), "")
 			}()
 		}
 		wg.Wait()
@@ -404,5 +404,99 @@ func TestKeys(t *testing.T) {
 	}
 	if k.claim("d.com", eid(1), 6) >= k.claim("d.com", eid(1), 5) {
 		t.Fatal("newer occurrences must sort first")
+	}
+}
+
+// TestClaimAfterExpiry: when a lifecycle rule has expired the oldest
+// claims of a body, a retry within the window still joins the newest
+// occurrence instead of taking the freed number.
+func TestClaimAfterExpiry(t *testing.T) {
+	env := osstest.Start(t)
+	c := newClock(t0)
+	s := newStore(t, env, Options{Now: c.now})
+	ctx := context.Background()
+	first, err := s.Claim(ctx, "d.com", eid(1), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.set(t0.Add(6 * time.Minute))
+	second, err := s.Claim(ctx, "d.com", eid(1), "")
+	if err != nil || second.Seq != 2 {
+		t.Fatalf("second occurrence %+v %v", second, err)
+	}
+	if err := env.Bucket(t).Delete(ctx, s.k.claim("d.com", eid(1), first.Seq)); err != nil {
+		t.Fatal(err)
+	}
+	c.set(t0.Add(8 * time.Minute))
+	if got, err := s.Claim(ctx, "d.com", eid(1), ""); err != nil || got != second {
+		t.Fatalf("retry after the first claim expired: %+v %v, want %+v", got, err, second)
+	}
+}
+
+// TestClaimQueueRedelivery: a queue message delivered again, however long
+// after, joins the occurrence of its first delivery; another message with
+// the same body after the window is another callback.
+func TestClaimQueueRedelivery(t *testing.T) {
+	env := osstest.Start(t)
+	c := newClock(t0)
+	s := newStore(t, env, Options{Now: c.now})
+	ctx := context.Background()
+	first, err := s.Claim(ctx, "d.com", eid(1), "msg-1")
+	if err != nil || first.Seq != 1 {
+		t.Fatalf("first %+v %v", first, err)
+	}
+	c.set(t0.Add(512 * time.Second))
+	if got, err := s.Claim(ctx, "d.com", eid(1), "msg-1"); err != nil || got != first {
+		t.Fatalf("redelivery after 512 s: %+v %v, want %+v", got, err, first)
+	}
+	c.set(t0.Add(3 * time.Hour))
+	if got, err := s.Claim(ctx, "d.com", eid(1), "msg-1"); err != nil || got != first {
+		t.Fatalf("redelivery after 3 h: %+v %v, want %+v", got, err, first)
+	}
+	other, err := s.Claim(ctx, "d.com", eid(1), "msg-2")
+	if err != nil || other.Seq == first.Seq || !other.ReceivedAt.Equal(t0.Add(3*time.Hour)) {
+		t.Fatalf("another message: %+v %v", other, err)
+	}
+	c.set(t0.Add(5 * time.Hour))
+	if got, err := s.Claim(ctx, "d.com", eid(1), "msg-2"); err != nil || got != other {
+		t.Fatalf("redelivery of the other message: %+v %v, want %+v", got, err, other)
+	}
+}
+
+// TestClaimRequests pins the OSS requests of a claim in each case (README,
+// Live section).
+func TestClaimRequests(t *testing.T) {
+	env := osstest.Start(t)
+	c := newClock(t0)
+	s := newStore(t, env, Options{Now: c.now})
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		after time.Duration
+		msg   string
+		seq   uint64
+		want  string
+	}{
+		{"new body over HTTP", 0, "", 1, "ListObjectsV2=1 PutObject=1"},
+		{"HTTP retry within the window", time.Second, "", 1, "GetObject=1 ListObjectsV2=1"},
+		{"same body after the window", 10 * time.Minute, "", 2, "GetObject=1 ListObjectsV2=1 PutObject=1"},
+		{"new body as a queue message", 10 * time.Minute, "m-1", 3, "GetObject=1 ListObjectsV2=1 PutObject=2"},
+		{"queue redelivery after the window", time.Hour, "m-1", 3, "GetObject=2 ListObjectsV2=1 PutObject=1"},
+	}
+	for _, tc := range cases {
+		c.set(c.now().Add(tc.after))
+		env.Server.ResetStats()
+		occ, err := s.Claim(ctx, "d.com", eid(1), tc.msg)
+		if err != nil || occ.Seq != tc.seq {
+			t.Fatalf("%s: %+v %v, want occurrence %d", tc.name, occ, err, tc.seq)
+		}
+		var parts []string
+		for op, n := range env.Server.Stats().Requests {
+			parts = append(parts, op+"="+strconv.FormatInt(n, 10))
+		}
+		slices.Sort(parts)
+		if got := strings.Join(parts, " "); got != tc.want {
+			t.Errorf("%s: requests %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
