@@ -5,6 +5,7 @@
 package fcapp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -255,7 +256,7 @@ const maxControl = 4 << 10
 // around it) whose only member is "mediastate", an object. Anything else
 // is not a control payload.
 func parseControl(payload []byte) (Control, bool) {
-	if len(payload) > maxControl || !json.Valid(payload) {
+	if len(payload) > maxControl || !bytes.Contains(payload, []byte(`"mediastate"`)) || !json.Valid(payload) {
 		return Control{}, false
 	}
 	var env map[string]json.RawMessage
