@@ -29,7 +29,6 @@ import (
 	"mediastate/shared/callback"
 	"mediastate/shared/ossx"
 	"mediastate/shared/redact"
-	"mediastate/shared/retry"
 	"mediastate/shared/trigger"
 )
 
@@ -231,15 +230,10 @@ func (s *Store) Put(ctx context.Context, d *trigger.Delivery, requestID string, 
 		return "", apierr.Transient(apierr.Internal, err, "marshal dead letter")
 	}
 	key := s.Key(kind, d.Occurrence, d.Body, verified, code)
-	err = retry.Do(ctx, retry.Default, func(int) (bool, error) {
-		err := s.b.PutObject(ctx, key, doc, ossx.PutOptions{ForbidOverwrite: true,
-			Meta: map[string]string{"code": l.Code, "function": s.function}})
-		if err == nil || errors.Is(err, ossx.ErrExists) {
-			return false, nil
-		}
-		return !apierr.IsPermanent(err), err
-	})
-	if err != nil {
+	// A letter already there is this delivery's, kept by an earlier
+	// attempt (the key covers the delivery's content, occurrence, verdict and code).
+	_, err = s.b.Create(ctx, key, doc, ossx.CreateOptions{Meta: map[string]string{"code": l.Code, "function": s.function}})
+	if err != nil && !errors.Is(err, ossx.ErrExists) {
 		return "", apierr.Transient(apierr.StorageUnavailable, err, "write dead letter %s", key)
 	}
 	return key, nil

@@ -4,18 +4,17 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"mediastate/shared/ossx"
 	"mediastate/shared/retry"
 	"mediastate/shared/statestore"
+	"mediastate/test/modeltest"
 	"mediastate/test/ossserver"
 	"mediastate/test/osstest"
 )
@@ -35,53 +34,13 @@ import (
 // versions form a chain (each holds everything below it).
 //
 // MODEL_SEEDS sets the number of seeds (default 400; 100 under the race
-// detector or with -short; .ci/run runs 2000 more), MODEL_SEED runs one
-// seed, printing its history.
+// detector or with -short; .ci/run runs 2000), MODEL_SEED runs one seed,
+// printing its history.
 func TestModel(t *testing.T) {
-	seeds := 400
-	if testing.Short() || raceEnabled {
-		seeds = 100
-	}
-	if n, err := strconv.Atoi(os.Getenv("MODEL_SEEDS")); err == nil && n > 0 {
-		seeds = n
-	}
-	first := uint64(1)
-	verbose := false
-	if n, err := strconv.ParseUint(os.Getenv("MODEL_SEED"), 10, 64); err == nil {
-		first, seeds, verbose = n, 1, true
-	}
-	var next atomic.Uint64
-	next.Store(first)
-	var failed atomic.Bool
-	var steps, acks, writes atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < 2; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !failed.Load() {
-				seed := next.Add(1) - 1
-				if seed >= first+uint64(seeds) {
-					return
-				}
-				m := runModel(t, seed)
-				steps.Add(int64(m.steps))
-				acks.Add(int64(len(m.acked)))
-				writes.Add(int64(m.writes))
-				if m.err != "" || verbose {
-					if m.err != "" {
-						failed.Store(true)
-						t.Errorf("seed %d: %s\nrerun: MODEL_SEED=%d go test -run '^TestModel$' ./shared/statestore\nhistory:\n%s",
-							seed, m.err, seed, strings.Join(m.log, "\n"))
-					} else {
-						t.Logf("seed %d history:\n%s", seed, strings.Join(m.log, "\n"))
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	t.Logf("%d seeds: %d steps, %d acknowledged events, %d versions written", seeds, steps.Load(), acks.Load(), writes.Load())
+	modeltest.Run(t, "MODEL", "./shared/statestore", 400, 100, 2, func(seed uint64) modeltest.Outcome {
+		m := runModel(t, seed)
+		return modeltest.Outcome{Log: m.log, Err: m.err}
+	})
 }
 
 // modelClock is the fake clock. Stores read it through now, which may let

@@ -278,12 +278,15 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 				return res, lerr
 			}
 			if newest != 1 {
-				// Ours filled a hole below the newest version, where no reader
-				// looks: remove it, so that the retained versions stay a chain
-				// (the sweep would remove it too), and apply the change to the
-				// newest version.
+				// Either others built on our version 1 already, or ours filled a
+				// hole below the newest version, where no reader looks. A hole
+				// is removed, so that the retained versions stay a chain (the
+				// sweep would remove it too). Either way the change is applied
+				// to the newest version (a no-op when it is there).
 				res.Conflicts++
-				_ = s.b.Delete(ctx, key)
+				if s.filledHole(ctx, id) {
+					_ = s.b.Delete(ctx, key)
+				}
 				if cur, err = s.load(ctx, id); err != nil {
 					return res, err
 				}
@@ -340,6 +343,23 @@ func (s *Store[T]) read(ctx context.Context, key string) (*T, error) {
 		return nil, apierr.Transient(apierr.Internal, err, "state object %s is not a valid document", key)
 	}
 	return doc, nil
+}
+
+// filledHole reports whether the version 1 we just created filled a hole
+// the sweep left: version 2 is then older than it (the sweep removed
+// version 1 only once version 2 was MinAge old), while a version 2 built
+// on ours is not. Both times are OSS's. Unsure answers are false: a hole
+// left in place is only untidy, and the sweep removes it.
+func (s *Store[T]) filledHole(ctx context.Context, id string) bool {
+	ours, err := s.b.HeadObject(ctx, s.VersionKey(id, 1))
+	if err != nil {
+		return false
+	}
+	next, err := s.b.HeadObject(ctx, s.VersionKey(id, 2))
+	if errors.Is(err, ossx.ErrNotFound) {
+		return true // swept too: version 1 was not its predecessor
+	}
+	return err == nil && next.LastModified.Before(ours.LastModified)
 }
 
 // errStale stops a write whose trust ran out before it could be sent.

@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"mediastate/shared/pipeline"
 	"mediastate/shared/statestore"
 	"mediastate/shared/trigger"
+	"mediastate/test/modeltest"
 	"mediastate/test/osstest"
 )
 
@@ -42,30 +40,10 @@ import (
 // LIVE_MODEL_SEEDS sets the number of seeds (default 150, 40 under the
 // race detector or -short); LIVE_MODEL_SEED runs one, printing its history.
 func TestLiveModel(t *testing.T) {
-	seeds := 150
-	if testing.Short() || raceEnabled {
-		seeds = 40
-	}
-	if n, err := strconv.Atoi(os.Getenv("LIVE_MODEL_SEEDS")); err == nil && n > 0 {
-		seeds = n
-	}
-	first, verbose := uint64(1), false
-	if n, err := strconv.ParseUint(os.Getenv("LIVE_MODEL_SEED"), 10, 64); err == nil {
-		first, seeds, verbose = n, 1, true
-	}
-	total := 0
-	for seed := first; seed < first+uint64(seeds); seed++ {
+	modeltest.Run(t, "LIVE_MODEL", "./shared/live/notify", 150, 40, 2, func(seed uint64) modeltest.Outcome {
 		m := runLiveModel(t, seed)
-		total += len(m.callbacks)
-		if m.err != "" {
-			t.Fatalf("seed %d: %s\nrerun: LIVE_MODEL_SEED=%d go test -run '^TestLiveModel$' ./shared/live/notify\nhistory:\n%s",
-				seed, m.err, seed, strings.Join(m.log, "\n"))
-		}
-		if verbose {
-			t.Logf("history:\n%s", strings.Join(m.log, "\n"))
-		}
-	}
-	t.Logf("%d seeds, %d callbacks", seeds, total)
+		return modeltest.Outcome{Log: m.log, Err: m.err}
+	})
 }
 
 // liveCallback is one callback a sender sent.

@@ -1,5 +1,0 @@
-//go:build !race
-
-package statestore_test
-
-const raceEnabled = false
