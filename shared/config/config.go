@@ -22,7 +22,7 @@
 //	QUERY_TOKEN           liverecordquery only: bearer token callers must send
 //	QUERY_AUTH            liverecordquery only: "token" (default) or "function" (behind authType function; the token is still required)
 //	LIVE_DEDUP_WINDOW     liverecord only: a body received again within this time is a retry; default 5m, at most 1h
-//	GOMEMLIMIT            read by the Go runtime, not here: a soft heap limit below the instance memory (200MiB of 256 MB)
+//	GOMEMLIMIT            read by the Go runtime, not here: a soft heap limit below the instance memory (100MiB of 256 MB)
 //
 // OSS credentials come from the function role in FC (per invocation); when
 // run elsewhere, from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and the

@@ -312,6 +312,9 @@ func scenario(name string, cfg *Config, lifecycle PlanOptions, fx *Fixtures, rep
 	case "hostile":
 		sc.Title = "lifecycle with anonymous hostile requests mixed in (unsigned, empty, 1 MiB control characters, 10,000-deep, 5 MiB, Live poisoning), then each kind alone and two memory bursts on the media instance"
 		sc.Plan.Tag, sc.Hostile, sc.Unwarmed = "ho", true, []string{"liverecord"}
+		// As deployed (s.yaml, template.yml): the memory figures are the
+		// instance's.
+		sc.Env = []string{"GOMEMLIMIT=100MiB"}
 	default:
 		return sc, false
 	}

@@ -58,6 +58,8 @@ type Scenario struct {
 	// Hostile mixes anonymous hostile requests into the sends, then
 	// measures them alone (see HostileReport).
 	Hostile bool
+	// Env is added to the functions' environment (-env overrides it).
+	Env []string
 }
 
 // ClassAgg aggregates deliveries of one kind: OSS requests they made.
@@ -171,7 +173,7 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 		fns = mediaFunctions
 	}
 	env, err := StartEnv(ctx, EnvOptions{Root: cfg.Root, Functions: append(slices.Clone(fns), sc.Unwarmed...), Instances: cfg.Instances, Timeout: cfg.Timeout,
-		InProcess: cfg.InProcess, ExtraEnv: cfg.ExtraEnv})
+		InProcess: cfg.InProcess, ExtraEnv: append(slices.Clone(sc.Env), cfg.ExtraEnv...)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: start: %w", sc.Name, err)
 	}
