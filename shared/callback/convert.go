@@ -8,14 +8,51 @@ import (
 	"mediastate/shared/apierr"
 )
 
-// converter turns the wire structs into an Event. It keeps the first
-// problem it meets, as an *apierr.Error naming the field's full path (for
-// example "MessageBody.Size" or "StreamInfos[1].Bitrate"), the event type
-// and what was expected, and returns zero values after that, so that the
+// converter turns the wire structs into an Event. A problem is reported as
+// an *apierr.Error naming the field's full path (for example
+// "MessageBody.Size" or "StreamInfos[1].Bitrate"), the event type and what
+// was expected. Problems with the fields that identify an event (its type,
+// id and time, decoded under essential) make the decoding fail: the first
+// is kept. Any other field that cannot be interpreted is noted with its raw
+// value (Event.Uninterpreted) and given its zero value, so that a
+// documented event is never refused for a detail. Either way the
 // conversion code reads as a plain list of fields.
 type converter struct {
 	eventType string
 	err       *apierr.Error
+	// strict is set while essential fields are decoded.
+	strict bool
+	// notes are the uninterpreted fields.
+	notes []Uninterpreted
+}
+
+// essential runs fn with problems made fatal.
+func (c *converter) essential(fn func()) {
+	prev := c.strict
+	c.strict = true
+	fn()
+	c.strict = prev
+}
+
+// report records a problem: fatal when strict, otherwise a note keeping
+// the raw value.
+func (c *converter) report(e *apierr.Error, raw []byte) {
+	if c.strict {
+		c.fail(e)
+		return
+	}
+	n := Uninterpreted{Field: e.Field, Code: string(e.Code), Reason: e.Message}
+	if len(raw) > 0 {
+		// Canonical form, then escaped as json.Marshal writes a RawMessage
+		// (<, > and & as \u003c...), so that an Event and the state keep
+		// the same bytes through a marshal and unmarshal.
+		if v, err := Canonical(raw); err == nil {
+			if m, err := json.Marshal(json.RawMessage(v)); err == nil {
+				n.Value = m
+			}
+		}
+	}
+	c.notes = append(c.notes, n)
 }
 
 // result returns the first problem as an error, or nil.
@@ -33,21 +70,22 @@ func (c *converter) fail(e *apierr.Error) {
 	}
 }
 
-// malformed records a value of the wrong JSON type.
-func (c *converter) malformed(field, want, got string) {
-	c.fail(apierr.Field(apierr.MalformedJSON, c.eventType, field, "expected %s, got %s", want, got))
+// malformed records a value of the wrong JSON type; raw is the value.
+func (c *converter) malformed(field, want, got string, raw []byte) {
+	c.report(apierr.Field(apierr.MalformedJSON, c.eventType, field, "expected %s, got %s", want, got), raw)
 }
 
-// invalid records a value of the right JSON type that cannot be used.
-func (c *converter) invalid(field, want, got string, cause error) {
+// invalid records a value of the right JSON type that cannot be used; raw
+// is the value.
+func (c *converter) invalid(field, want, got string, cause error, raw []byte) {
 	e := apierr.Field(apierr.InvalidField, c.eventType, field, "expected %s, got %s", want, got)
 	e.Err = cause
-	c.fail(e)
+	c.report(e, raw)
 }
 
 // missing records a required field that is absent or empty.
 func (c *converter) missing(field, want string) {
-	c.fail(apierr.Field(apierr.MissingField, c.eventType, field, "required, expected %s", want))
+	c.report(apierr.Field(apierr.MissingField, c.eventType, field, "required, expected %s", want), nil)
 }
 
 // check records the problem a flex type noted, if any, and reports whether
@@ -57,9 +95,9 @@ func (c *converter) check(field, want string, s flexState) bool {
 	case s.got == "":
 		return true
 	case s.invalid:
-		c.invalid(field, want, s.got, nil)
+		c.invalid(field, want, s.got, nil, s.raw)
 	default:
-		c.malformed(field, want, s.got)
+		c.malformed(field, want, s.got, s.raw)
 	}
 	return false
 }
@@ -116,7 +154,7 @@ func (c *converter) list(field string, f flexList) []string {
 // status returns a normalised status; StatusNone when absent or empty.
 func (c *converter) status(field string, f flexString) Status {
 	if f.kind == kindNumber {
-		c.malformed(field, statusRule, "number "+shorten(f.s))
+		c.malformed(field, statusRule, "number "+shorten(f.s), []byte(f.s))
 		return StatusNone
 	}
 	if !c.check(field, statusRule, f.flexState) {
@@ -125,7 +163,7 @@ func (c *converter) status(field string, f flexString) Status {
 	s := f.s
 	st, ok := normaliseStatus(s)
 	if !ok {
-		c.invalid(field, statusRule, describeText(s), nil)
+		c.invalid(field, statusRule, describeText(s), nil, quote(s))
 	}
 	return st
 }
@@ -134,7 +172,7 @@ func (c *converter) status(field string, f flexString) Status {
 // absent or empty, which is a MissingField problem when required.
 func (c *converter) eventTime(field string, f flexString, required bool) time.Time {
 	if f.kind == kindNumber {
-		c.malformed(field, "a string holding "+timeExample, "number "+shorten(f.s))
+		c.malformed(field, "a string holding "+timeExample, "number "+shorten(f.s), []byte(f.s))
 		return time.Time{}
 	}
 	if !c.check(field, "a string holding "+timeExample, f.flexState) {
@@ -149,7 +187,7 @@ func (c *converter) eventTime(field string, f flexString, required bool) time.Ti
 	}
 	t, err := parseEventTime(s)
 	if err != nil {
-		c.invalid(field, timeExample+" (also 2024-04-10T01:37:14:627Z, 2024-04-10 01:37:14, or with an offset)", describeText(s), err)
+		c.invalid(field, timeExample+" (also 2024-04-10T01:37:14:627Z, 2024-04-10 01:37:14, or with an offset)", describeText(s), err, quote(s))
 		return time.Time{}
 	}
 	return t
@@ -172,11 +210,11 @@ func (c *converter) unixTime(field string, f flexString, required bool) time.Tim
 	}
 	t, err := parseUnixTime(s)
 	if err != nil {
-		got := describeText(s)
+		got, raw := describeText(s), quote(s)
 		if f.kind == kindNumber {
-			got = "number " + shorten(s)
+			got, raw = "number "+shorten(s), []byte(s)
 		}
-		c.invalid(field, want, got, err)
+		c.invalid(field, want, got, err, raw)
 		return time.Time{}
 	}
 	return t
@@ -201,7 +239,13 @@ func (c *converter) id(field, id string) {
 	if err := ValidateID(field, id); err != nil {
 		var e *apierr.Error
 		if errors.As(err, &e) {
-			c.fail(e.WithEventType(c.eventType))
+			c.report(e.WithEventType(c.eventType), quote(id))
 		}
 	}
+}
+
+// quote returns s as a JSON string.
+func quote(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
 }

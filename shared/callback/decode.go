@@ -28,13 +28,19 @@ const MaxBodySize = 64 << 10
 //     a Live recording callback (see live.go); the id is
 //     "domain/app/stream".
 //
-// Known event types (those FamilyOf knows, and Live callbacks) get their
-// typed payload and must carry an id and, for VOD and IMS, an EventTime.
-// Unknown VOD and IMS event types decode into FamilyUnknown with whatever
-// id, time, status, error and pass-through data they carry, and no
-// payload: they are never an error for being unknown. Fields that are
-// present are checked whatever the type: an unusable status, time, number
-// or id is an error for an unknown type too.
+// Catalogued event types (types.go: one row per type with its id fields
+// and payload decoder) get their typed payload, and must carry an id (a
+// JobId for a failed URL pull) and, for VOD and IMS, an EventTime. Types
+// outside the catalogue decode into FamilyUnknown with whatever id, time,
+// status, error and pass-through data they carry, and no payload: they are
+// never an error for being unknown.
+//
+// Only what identifies an event can make it fail: the body itself, its
+// event type, its id and its time (for Live: domain, app, stream, event,
+// and the uri and stop time of a file event). Any other field that is present but
+// cannot be interpreted (a status, number, enumeration or nested object of
+// the wrong form) is kept raw in Event.Uninterpreted and decodes to its
+// zero value: a documented event is never refused for a detail.
 //
 // Decoding is tolerant where the senders are inconsistent: numbers may
 // arrive as strings and the reverse, booleans as "true"/"false", statuses in
@@ -47,15 +53,12 @@ const MaxBodySize = 64 << 10
 // the event type and what was expected:
 //
 //   - PayloadTooLarge: body is longer than MaxBodySize;
-//   - MalformedJSON: body is not JSON, not an object, or a field has the
-//     wrong JSON type;
+//   - MalformedJSON: body is not JSON or not an object, MessageBody is not
+//     an object, or the type, id or time has the wrong JSON type;
 //   - MissingField: EventType is missing (and the body is no Live callback
-//     either), or a known type lacks its id, its EventTime, a Live
-//     domain/app/stream, a file event's uri or stop_time, a
-//     DeleteMediaComplete's DeleteType, or a MediaBaseChangeComplete's
-//     OperateMode;
-//   - InvalidField: a time, number, boolean, status or enumeration that
-//     cannot be parsed, or an event type that is not a safe name;
+//     either), or a catalogued type lacks its id or its EventTime, or a Live
+//     callback its domain/app/stream or a file event its uri or stop_time;
+//   - InvalidField: a type or time that cannot be parsed;
 //   - InvalidId: an id that fails ValidateID.
 //
 // All are client faults: the same body will never decode.

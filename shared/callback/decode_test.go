@@ -25,6 +25,26 @@ func mustDecode(t *testing.T, body string) *Event {
 	return ev
 }
 
+// noted decodes body, which must succeed with field noted as
+// uninterpreted with code, and returns the event.
+func noted(t *testing.T, body, field string, code apierr.Code) *Event {
+	t.Helper()
+	ev := mustDecode(t, body)
+	for _, n := range ev.Uninterpreted {
+		if n.Field == field {
+			if n.Code != string(code) || !strings.Contains(n.Reason, field) || !strings.Contains(n.Reason, "expected") {
+				t.Errorf("Decode(%s): note %+v, want code %s naming the field and the expectation", body, n, code)
+			}
+			if code != apierr.MissingField && (len(n.Value) == 0 || !json.Valid(n.Value)) {
+				t.Errorf("Decode(%s): note %+v does not keep the raw value", body, n)
+			}
+			return ev
+		}
+	}
+	t.Fatalf("Decode(%s): %s not noted as uninterpreted: %+v", body, field, ev.Uninterpreted)
+	return nil
+}
+
 // decodeErr decodes body, which must fail with an *apierr.Error.
 func decodeErr(t *testing.T, body string) *apierr.Error {
 	t.Helper()
@@ -140,12 +160,12 @@ func TestTolerantStatus(t *testing.T) {
 	if ev := mustDecode(t, `{"EventType":"ProduceMediaComplete","EventTime":"2018-12-26T14:34:09Z","MediaId":"m"}`); ev.Status != StatusNone {
 		t.Fatalf("absent Status = %q", ev.Status)
 	}
-	// "normal" is a review or video state, not a job outcome.
+	// "normal" is a review or video state, not a job outcome: kept raw and
+	// noted, the event applies without a status.
 	for _, bad := range []string{"normal", "Processing", "succes", "true"} {
-		e := decodeErr(t, fmt.Sprintf(`{"EventType":"ProduceMediaComplete","EventTime":"2018-12-26T14:34:09Z","MediaId":"m","Status":%q}`, bad))
-		if e.Code != apierr.InvalidField || e.Field != "Status" || e.EventType != "ProduceMediaComplete" ||
-			!strings.Contains(e.Message, "ProduceMediaComplete") || !strings.Contains(e.Message, "expected") {
-			t.Errorf("Status %q: %+v", bad, e)
+		ev := noted(t, fmt.Sprintf(`{"EventType":"ProduceMediaComplete","EventTime":"2018-12-26T14:34:09Z","MediaId":"m","Status":%q}`, bad), "Status", apierr.InvalidField)
+		if ev.Status != StatusNone || ev.Uninterpreted[0].Value == nil || string(ev.Uninterpreted[0].Value) != fmt.Sprintf("%q", bad) {
+			t.Errorf("Status %q: %+v", bad, ev)
 		}
 	}
 }
@@ -221,9 +241,8 @@ func TestUserID(t *testing.T) {
 		{`true`, apierr.MalformedJSON},
 		{`{"id":1}`, apierr.MalformedJSON},
 	} {
-		e := decodeErr(t, strings.Replace(imsUpload(""), "1833220977560000", bad.in, 1))
-		if e.Code != bad.code || e.Field != "UserId" || e.EventType != "FileUploadComplete" {
-			t.Errorf("UserId %s: %+v", bad.in, e)
+		if ev := noted(t, strings.Replace(imsUpload(""), "1833220977560000", bad.in, 1), "UserId", bad.code); ev.UserID != 0 {
+			t.Errorf("UserId %s: %+v", bad.in, ev)
 		}
 	}
 }
@@ -289,15 +308,20 @@ func TestMediaContent(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []struct{ content, field string }{
-		{`"not json"`, "MessageBody.MediaContent"},
-		{`[1]`, "MessageBody.MediaContent"},
-		{`{"Title":"New title"}`, "MessageBody.MediaContent.Title"},
-		{`"{\"Title\":5}"`, "MessageBody.MediaContent.Title"},
+	// A value that is no {OldValue, NewValue} is kept raw and noted; the
+	// other fields still apply.
+	for _, bad := range []struct{ content, field, value string }{
+		{`"not json"`, "MessageBody.MediaContent", `"not json"`},
+		{`[1]`, "MessageBody.MediaContent", `[1]`},
+		{`{"Title":"New title","Tags":{"NewValue":"t"}}`, "MessageBody.MediaContent.Title", `"New title"`},
+		{`"{\"Title\":5,\"Tags\":{\"NewValue\":\"t\"}}"`, "MessageBody.MediaContent.Title", `5`},
 	} {
-		e := decodeErr(t, body(bad.content))
-		if e.Code != apierr.MalformedJSON || e.Field != bad.field || !strings.Contains(e.Message, "MediaBaseChangeComplete") {
-			t.Errorf("MediaContent %s: %+v", bad.content, e)
+		ev := noted(t, body(bad.content), bad.field, apierr.MalformedJSON)
+		if _, ok := ev.BaseChange.Fields["Title"]; ok || string(ev.Uninterpreted[0].Value) != bad.value {
+			t.Errorf("MediaContent %s: %+v %+v", bad.content, ev.BaseChange, ev.Uninterpreted)
+		}
+		if strings.Contains(bad.content, "Tags") && ev.BaseChange.Fields["Tags"].NewValue != "t" {
+			t.Errorf("MediaContent %s: the good field was lost: %+v", bad.content, ev.BaseChange)
 		}
 	}
 }
@@ -383,10 +407,10 @@ func TestUnknownEventTypes(t *testing.T) {
 		status           Status
 		hasTime          bool
 	}{
-		{`{"EventType":"SnapshotComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","Status":"success","CoverUrl":"http://x"}`, "SnapshotComplete", "v", "VideoId", SourceVOD, StatusSuccess, true},
-		{`{"EventType":"AIMediaAuditComplete","EventTime":"2017-03-20T07:49:17Z","MediaId":"m","Status":"Failed","Data":"{\"x\":1}"}`, "AIMediaAuditComplete", "m", "MediaId", SourceVOD, StatusFail, true},
-		{`{"EventType":"VideoAnalysisComplete","Status":"success"}`, "VideoAnalysisComplete", "", "", SourceVOD, StatusSuccess, false},
-		{`{"EventType":"WorkflowTaskComplete","EventTime":"","RunId":"r"}`, "WorkflowTaskComplete", "", "", SourceVOD, StatusNone, false},
+		{`{"EventType":"FutureSnapshotComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","Status":"success","CoverUrl":"http://x"}`, "FutureSnapshotComplete", "v", "VideoId", SourceVOD, StatusSuccess, true},
+		{`{"EventType":"FutureAuditComplete","EventTime":"2017-03-20T07:49:17Z","MediaId":"m","Status":"Failed","Data":"{\"x\":1}"}`, "FutureAuditComplete", "m", "MediaId", SourceVOD, StatusFail, true},
+		{`{"EventType":"FutureAnalysisComplete","Status":"success"}`, "FutureAnalysisComplete", "", "", SourceVOD, StatusSuccess, false},
+		{`{"EventType":"FutureTaskComplete","EventTime":"","RunId":"r"}`, "FutureTaskComplete", "", "", SourceVOD, StatusNone, false},
 		{`{"EventType":"ProduceMediaJobComplete","UserId":"1","EventTime":"2022-07-15T08:48:14Z","MessageBody":{"MediaId":"m","Status":"Success","Anything":[1,2]}}`, "ProduceMediaJobComplete", "m", "MessageBody.MediaId", SourceIMS, StatusSuccess, true},
 		{`{"EventType":"SomethingNew","MessageBody":"{\"ImageId\":\"i\"}"}`, "SomethingNew", "i", "MessageBody.ImageId", SourceIMS, StatusNone, false},
 	}
@@ -454,8 +478,6 @@ func TestLive(t *testing.T) {
 			{`{"domain":"d","app":"a","stream":"s","uri":"u"}`, apierr.MissingField, "stop_time"},
 			{`{"domain":"d","app":"a","stream":"s","uri":"u","stop_time":"soon"}`, apierr.InvalidField, "stop_time"},
 			{`{"domain":"d","app":"a","stream":"s","uri":"u","stop_time":1e20}`, apierr.InvalidField, "stop_time"},
-			{`{"domain":"d","app":"a","stream":"s","uri":"u","stop_time":1,"duration":"long"}`, apierr.InvalidField, "duration"},
-			{`{"domain":"d","app":"a","stream":"s","uri":"u","stop_time":1,"duration":[1]}`, apierr.MalformedJSON, "duration"},
 			{`{"domain":"d","app":"a","stream":"s","event":""}`, apierr.InvalidField, "event"},
 			{`{"domain":"d","app":"a","stream":"s","event":"../x"}`, apierr.InvalidField, "event"},
 			{`{"domain":"d","app":"a","stream":"s","event":7}`, apierr.MalformedJSON, "event"},
@@ -468,6 +490,11 @@ func TestLive(t *testing.T) {
 				t.Errorf("%s: got %s %q (%v), want %s %q", tc.body, e.Code, e.Field, e, tc.code, tc.field)
 			}
 		}
+	})
+	t.Run("uninterpreted", func(t *testing.T) {
+		noted(t, `{"domain":"d","app":"a","stream":"s","uri":"u","stop_time":1,"duration":"long"}`, "duration", apierr.InvalidField)
+		noted(t, `{"domain":"d","app":"a","stream":"s","uri":"u","stop_time":1,"duration":[1]}`, "duration", apierr.MalformedJSON)
+		noted(t, `{"domain":"d","app":"a","stream":"s","event":"record_error","description":{"x":1}}`, "description", apierr.MalformedJSON)
 	})
 	t.Run("notify content without its prefix", func(t *testing.T) {
 		e := decodeErr(t, `{"domain":"al.xxxx.com","stream":"livestream01","pull _stream_result":true,"cdn":"al"}`)
@@ -512,36 +539,16 @@ func TestErrors(t *testing.T) {
 		{"id not a string", `{"EventType":"ProduceMediaComplete","EventTime":"2022-07-15T08:48:14Z","MediaId":["m"]}`, apierr.MalformedJSON, "MediaId", "ProduceMediaComplete", "a string"},
 		{"id unsafe", `{"EventType":"TranscodeComplete","EventTime":"2022-07-15T08:48:14Z","VideoId":"../etc"}`, apierr.InvalidId, "VideoId", "TranscodeComplete", "printable ASCII"},
 		{"IMS id unsafe", `{"EventType":"FileUploadComplete","EventTime":"2022-07-15T08:48:14Z","MessageBody":{"MediaId":"a b"}}`, apierr.InvalidId, "MessageBody.MediaId", "FileUploadComplete", "whitespace"},
-		{"unknown type id unsafe", `{"EventType":"SnapshotComplete","VideoId":"a%2f"}`, apierr.InvalidId, "VideoId", "SnapshotComplete", "'%'"},
+		{"unknown type id unsafe", `{"EventType":"FutureComplete","VideoId":"a%2f"}`, apierr.InvalidId, "VideoId", "FutureComplete", "'%'"},
+		{"catalogued type without time", `{"EventType":"SnapshotComplete","VideoId":"v"}`, apierr.MissingField, "EventTime", "SnapshotComplete", "2022-07-15T08:48:14Z"},
+		{"job keyed without any id", `{"EventType":"UploadByURLComplete","EventTime":"2017-03-20T07:49:17Z","Status":"fail"}`, apierr.MissingField, "VideoId", "UploadByURLComplete", "JobId"},
+		{"job id unsafe", `{"EventType":"UploadByURLComplete","EventTime":"2017-03-20T07:49:17Z","JobId":"a/b"}`, apierr.InvalidId, "JobId", "UploadByURLComplete", "'/'"},
 		{"EventTime missing", `{"EventType":"FileUploadComplete","MessageBody":{"MediaId":"m"}}`, apierr.MissingField, "EventTime", "FileUploadComplete", "2022-07-15T08:48:14Z"},
 		{"EventTime empty", `{"EventType":"TranscodeComplete","EventTime":"","VideoId":"v"}`, apierr.MissingField, "EventTime", "TranscodeComplete", "2022-07-15T08:48:14Z"},
 		{"EventTime null", `{"EventType":"TranscodeComplete","EventTime":null,"VideoId":"v"}`, apierr.MissingField, "EventTime", "TranscodeComplete", "2022-07-15T08:48:14Z"},
 		{"EventTime number", `{"EventType":"TranscodeComplete","EventTime":1657874894,"VideoId":"v"}`, apierr.MalformedJSON, "EventTime", "TranscodeComplete", "2022-07-15T08:48:14Z"},
 		{"EventTime garbage", `{"EventType":"TranscodeComplete","EventTime":"soon","VideoId":"v"}`, apierr.InvalidField, "EventTime", "TranscodeComplete", "2022-07-15T08:48:14Z"},
-		{"unknown type bad time", `{"EventType":"SnapshotComplete","EventTime":"soon"}`, apierr.InvalidField, "EventTime", "SnapshotComplete", "2022-07-15T08:48:14Z"},
-		{"Size not a number", imsUpload(`"Size":"5 MB"`), apierr.InvalidField, "MessageBody.Size", "FileUploadComplete", "an integer"},
-		{"Size a boolean", imsUpload(`"Size":true`), apierr.MalformedJSON, "MessageBody.Size", "FileUploadComplete", "an integer"},
-		{"Size fractional", imsUpload(`"Size":"1.5"`), apierr.InvalidField, "MessageBody.Size", "FileUploadComplete", "an integer"},
-		{"FileUrl an object", imsUpload(`"FileUrl":{"u":1}`), apierr.MalformedJSON, "MessageBody.FileUrl", "FileUploadComplete", "a string"},
-		{"Status a number", imsUpload(`"Status":1`), apierr.MalformedJSON, "MessageBody.Status", "FileUploadComplete", "success"},
-		{"Status unknown", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","Status":"partial"}`, apierr.InvalidField, "Status", "TranscodeComplete", "success"},
-		{"stream status unknown", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{},{"Status":"meh"}]}`, apierr.InvalidField, "StreamInfos[1].Status", "TranscodeComplete", "success"},
-		{"stream bitrate", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{"Bitrate":"fast"}]}`, apierr.InvalidField, "StreamInfos[0].Bitrate", "TranscodeComplete", "a finite number"},
-		{"stream fps NaN", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{"Fps":"NaN"}]}`, apierr.InvalidField, "StreamInfos[0].Fps", "TranscodeComplete", "a finite number"},
-		{"stream encrypt", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{"Encrypt":"yes"}]}`, apierr.InvalidField, "StreamInfos[0].Encrypt", "TranscodeComplete", "a boolean"},
-		{"stream watermarks", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{"WatermarkId":[{}]}]}`, apierr.MalformedJSON, "StreamInfos[0].WatermarkId", "TranscodeComplete", "comma-separated"},
-		{"stream time", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{"FinishTime":"later"}]}`, apierr.InvalidField, "StreamInfos[0].FinishTime", "TranscodeComplete", "2022-07-15T08:48:14Z"},
-		{"StreamInfos an object", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":{"Status":"success"}}`, apierr.MalformedJSON, "StreamInfos", "TranscodeComplete", "an array"},
-		{"StreamInfos element", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[1]}`, apierr.MalformedJSON, "StreamInfos[0]", "TranscodeComplete", "a stream object"},
-		{"single stream size", vodStream(`"Size":"big"`), apierr.InvalidField, "Size", "StreamTranscodeComplete", "an integer"},
-		{"DeleteType missing", `{"EventType":"DeleteMediaComplete","EventTime":"2017-03-20T07:49:17Z","MediaId":"m"}`, apierr.MissingField, "DeleteType", "DeleteMediaComplete", "all, mezzanine, stream, info"},
-		{"DeleteType unknown", `{"EventType":"DeleteMediaComplete","EventTime":"2017-03-20T07:49:17Z","MediaId":"m","DeleteType":"everything"}`, apierr.InvalidField, "DeleteType", "DeleteMediaComplete", "all, mezzanine, stream, info"},
-		{"JobIds an object", `{"EventType":"DeleteMediaComplete","EventTime":"2017-03-20T07:49:17Z","MediaId":"m","DeleteType":"stream","JobIds":{}}`, apierr.MalformedJSON, "JobIds", "DeleteMediaComplete", "comma-separated"},
-		{"OperateMode missing", `{"EventType":"MediaBaseChangeComplete","EventTime":"2017-03-20T07:49:17Z","MessageBody":{"MediaId":"m"}}`, apierr.MissingField, "MessageBody.OperateMode", "MediaBaseChangeComplete", "create, update, delete"},
-		{"OperateMode unknown", `{"EventType":"MediaBaseChangeComplete","EventTime":"2017-03-20T07:49:17Z","MessageBody":{"MediaId":"m","OperateMode":"merge"}}`, apierr.InvalidField, "MessageBody.OperateMode", "MediaBaseChangeComplete", "create, update, delete"},
-		{"CreationTime", `{"EventType":"CreateAuditComplete","EventTime":"2017-03-20T07:49:17Z","MessageBody":{"MediaId":"m","CreationTime":"x"}}`, apierr.InvalidField, "MessageBody.CreationTime", "CreateAuditComplete", "2022-07-15T08:48:14Z"},
-		{"ProjectId an array", `{"EventType":"ProduceMediaComplete","EventTime":"2018-12-26T14:34:09Z","MediaId":"m","ProjectId":[]}`, apierr.MalformedJSON, "ProjectId", "ProduceMediaComplete", "a string"},
-		{"ErrorCode a boolean", `{"EventType":"SnapshotComplete","ErrorCode":false}`, apierr.MalformedJSON, "ErrorCode", "SnapshotComplete", "a string"},
+		{"unknown type bad time", `{"EventType":"FutureComplete","EventTime":"soon"}`, apierr.InvalidField, "EventTime", "FutureComplete", "2022-07-15T08:48:14Z"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -565,15 +572,66 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestUninterpreted checks that a field other than the type, the id and the
+// time that cannot be interpreted is kept raw and noted, with a reason
+// naming the field, the event type and what was expected, and does not
+// make the event fail.
+func TestUninterpreted(t *testing.T) {
+	tests := []struct {
+		name, body string
+		code       apierr.Code
+		field      string
+		eventType  string
+		mention    string
+	}{
+		{"Size not a number", imsUpload(`"Size":"5 MB"`), apierr.InvalidField, "MessageBody.Size", "FileUploadComplete", "an integer"},
+		{"Size a boolean", imsUpload(`"Size":true`), apierr.MalformedJSON, "MessageBody.Size", "FileUploadComplete", "an integer"},
+		{"Size fractional", imsUpload(`"Size":"1.5"`), apierr.InvalidField, "MessageBody.Size", "FileUploadComplete", "an integer"},
+		{"FileUrl an object", imsUpload(`"FileUrl":{"u":1}`), apierr.MalformedJSON, "MessageBody.FileUrl", "FileUploadComplete", "a string"},
+		{"Status a number", imsUpload(`"Status":1`), apierr.MalformedJSON, "MessageBody.Status", "FileUploadComplete", "success"},
+		{"Status unknown", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","Status":"partial"}`, apierr.InvalidField, "Status", "TranscodeComplete", "success"},
+		{"stream status unknown", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{},{"Status":"meh"}]}`, apierr.InvalidField, "StreamInfos[1].Status", "TranscodeComplete", "success"},
+		{"stream bitrate", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{"Bitrate":"fast"}]}`, apierr.InvalidField, "StreamInfos[0].Bitrate", "TranscodeComplete", "a finite number"},
+		{"stream fps NaN", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{"Fps":"NaN"}]}`, apierr.InvalidField, "StreamInfos[0].Fps", "TranscodeComplete", "a finite number"},
+		{"stream encrypt", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{"Encrypt":"yes"}]}`, apierr.InvalidField, "StreamInfos[0].Encrypt", "TranscodeComplete", "a boolean"},
+		{"stream watermarks", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{"WatermarkId":[{}]}]}`, apierr.MalformedJSON, "StreamInfos[0].WatermarkId", "TranscodeComplete", "comma-separated"},
+		{"stream time", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[{"FinishTime":"later"}]}`, apierr.InvalidField, "StreamInfos[0].FinishTime", "TranscodeComplete", "2022-07-15T08:48:14Z"},
+		{"StreamInfos an object", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":{"Status":"success"}}`, apierr.MalformedJSON, "StreamInfos", "TranscodeComplete", "an array"},
+		{"StreamInfos element", `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":[1]}`, apierr.MalformedJSON, "StreamInfos[0]", "TranscodeComplete", "a stream object"},
+		{"single stream size", vodStream(`"Size":"big"`), apierr.InvalidField, "Size", "StreamTranscodeComplete", "an integer"},
+		{"DeleteType missing", `{"EventType":"DeleteMediaComplete","EventTime":"2017-03-20T07:49:17Z","MediaId":"m"}`, apierr.MissingField, "DeleteType", "DeleteMediaComplete", "all, mezzanine, stream, info"},
+		{"DeleteType unknown", `{"EventType":"DeleteMediaComplete","EventTime":"2017-03-20T07:49:17Z","MediaId":"m","DeleteType":"everything"}`, apierr.InvalidField, "DeleteType", "DeleteMediaComplete", "all, mezzanine, stream, info"},
+		{"JobIds an object", `{"EventType":"DeleteMediaComplete","EventTime":"2017-03-20T07:49:17Z","MediaId":"m","DeleteType":"stream","JobIds":{}}`, apierr.MalformedJSON, "JobIds", "DeleteMediaComplete", "comma-separated"},
+		{"OperateMode missing", `{"EventType":"MediaBaseChangeComplete","EventTime":"2017-03-20T07:49:17Z","MessageBody":{"MediaId":"m"}}`, apierr.MissingField, "MessageBody.OperateMode", "MediaBaseChangeComplete", "create, update, delete"},
+		{"OperateMode unknown", `{"EventType":"MediaBaseChangeComplete","EventTime":"2017-03-20T07:49:17Z","MessageBody":{"MediaId":"m","OperateMode":"merge"}}`, apierr.InvalidField, "MessageBody.OperateMode", "MediaBaseChangeComplete", "create, update, delete"},
+		{"CreationTime", `{"EventType":"CreateAuditComplete","EventTime":"2017-03-20T07:49:17Z","MessageBody":{"MediaId":"m","CreationTime":"x"}}`, apierr.InvalidField, "MessageBody.CreationTime", "CreateAuditComplete", "2022-07-15T08:48:14Z"},
+		{"ProjectId an array", `{"EventType":"ProduceMediaComplete","EventTime":"2018-12-26T14:34:09Z","MediaId":"m","ProjectId":[]}`, apierr.MalformedJSON, "ProjectId", "ProduceMediaComplete", "a string"},
+		{"ErrorCode a boolean", `{"EventType":"SnapshotComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","ErrorCode":false}`, apierr.MalformedJSON, "ErrorCode", "SnapshotComplete", "a string"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := noted(t, tc.body, tc.field, tc.code)
+			if ev.Type != tc.eventType || payloadCount(ev) > 1 {
+				t.Fatalf("event %+v", ev)
+			}
+			for _, n := range ev.Uninterpreted {
+				if n.Field == tc.field && (!strings.Contains(n.Reason, tc.mention) || !strings.Contains(n.Reason, "(event type "+tc.eventType+")")) {
+					t.Errorf("reason %q does not name the expectation %q and the event type", n.Reason, tc.mention)
+				}
+			}
+		})
+	}
+}
+
 // TestRawIsACopy checks that Raw does not alias the caller's buffer.
 func TestRawIsACopy(t *testing.T) {
-	body := []byte(`{"EventType":"SnapshotComplete","VideoId":"v"}`)
+	body := []byte(`{"EventType":"FutureComplete","VideoId":"v"}`)
 	ev, err := Decode(body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body[2] = 'X'
-	if string(ev.Raw) != `{"EventType":"SnapshotComplete","VideoId":"v"}` {
+	if string(ev.Raw) != `{"EventType":"FutureComplete","VideoId":"v"}` {
 		t.Fatalf("Raw changed with the caller's buffer: %s", ev.Raw)
 	}
 }
@@ -583,7 +641,7 @@ func TestMaxBodySize(t *testing.T) {
 	if MaxBodySize != 64<<10 {
 		t.Fatalf("MaxBodySize = %d", MaxBodySize)
 	}
-	head := `{"EventType":"SnapshotComplete","Pad":"`
+	head := `{"EventType":"FutureComplete","Pad":"`
 	body := head + strings.Repeat("a", MaxBodySize-len(head)-2) + `"}`
 	if len(body) != MaxBodySize {
 		t.Fatalf("test body is %d bytes", len(body))

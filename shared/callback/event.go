@@ -10,6 +10,7 @@ package callback
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -33,7 +34,25 @@ const (
 	FamilyTranscode Family = "transcode"
 	FamilyEditing   Family = "editing"
 	FamilyLive      Family = "live"
-	FamilyUnknown   Family = "unknown"
+	// FamilyOther is a documented type with no typed payload: its body is
+	// kept as is in the state.
+	FamilyOther Family = "other"
+	// FamilyUnknown is a type outside the catalogue (types.go), kept like
+	// FamilyOther.
+	FamilyUnknown Family = "unknown"
+)
+
+// IDKind says what an Event's ID names.
+type IDKind string
+
+// The id kinds. IDKindMedia covers the MediaId, VideoId, ImageId and
+// AttachedMediaId of VOD and IMS events; IDKindJob a JobId, for the events
+// of JobKeyed types that name no media (a failed URL pull); IDKindStream
+// the domain/app/stream of a Live event.
+const (
+	IDKindMedia  IDKind = "media"
+	IDKindJob    IDKind = "job"
+	IDKindStream IDKind = "stream"
 )
 
 // Status is a normalised outcome.
@@ -60,8 +79,14 @@ type Event struct {
 	// AttachedMediaId for VOD and IMS; "domain/app/stream" for Live.
 	ID string `json:"id"`
 	// IDField names the field ID was read from, e.g. "MessageBody.MediaId",
-	// "VideoId", or "domain/app/stream".
+	// "VideoId", "JobId" or "domain/app/stream".
 	IDField string `json:"idField"`
+	// IDKind says what ID names; empty only for an unknown type without id.
+	IDKind IDKind `json:"idKind,omitempty"`
+	// JobID is the JobId of an event of a JobKeyed type (see TypeSpec),
+	// whether or not it is also keyed by a media id: the job state of that
+	// JobId records the event and links the job to the media.
+	JobID string `json:"jobId,omitempty"`
 	// Time is the event time in UTC; zero when the event carries none
 	// (Live status events).
 	Time time.Time `json:"time,omitzero"`
@@ -81,9 +106,15 @@ type Event struct {
 	// Extend is VOD's pass-through data, decoded like UserData.
 	Extend json.RawMessage `json:"extend,omitempty"`
 
-	// Exactly one of the following is set for a known event type; none for
-	// FamilyUnknown.
+	// Uninterpreted lists the fields that were present but could not be
+	// interpreted, with their raw values. They do not make the event fail:
+	// only the event type, the id and the time do.
+	Uninterpreted []Uninterpreted `json:"uninterpreted,omitempty"`
+
+	// Exactly one of the following is set for a catalogued event type with a
+	// payload decoder; none for FamilyOther and FamilyUnknown.
 	Upload       *Upload           `json:"upload,omitempty"`
+	StreamUpload *Upload           `json:"streamUpload,omitempty"`
 	Audit        *Audit            `json:"audit,omitempty"`
 	Registration *Registration     `json:"registration,omitempty"`
 	Deletion     *Deletion         `json:"deletion,omitempty"`
@@ -95,6 +126,20 @@ type Event struct {
 
 	// Raw is the callback body exactly as received.
 	Raw json.RawMessage `json:"raw"`
+}
+
+// Uninterpreted is one field of a callback that was present but could not
+// be interpreted.
+type Uninterpreted struct {
+	// Field is the field's path in the body, e.g. "MessageBody.Size".
+	Field string `json:"field"`
+	// Code is the problem: MalformedJSON (wrong JSON type), InvalidField
+	// (unparseable value) or MissingField (an expected field is absent).
+	Code string `json:"code"`
+	// Reason says what was expected and what came.
+	Reason string `json:"reason"`
+	// Value is the raw JSON value received; absent for MissingField.
+	Value json.RawMessage `json:"value,omitempty"`
 }
 
 // Upload is the payload of the upload events (FileUploadComplete,
@@ -109,7 +154,16 @@ type Upload struct {
 	Size  int64  `json:"size,omitempty"`
 	JobID string `json:"jobId,omitempty"`
 	AppID string `json:"appId,omitempty"`
+	// FileType is "Stream" for the stream form of VOD UploadByURLComplete
+	// (an UploadStreamByURL job), whose StreamFileURL is the OSS URL of the
+	// uploaded stream.
+	FileType      string `json:"fileType,omitempty"`
+	StreamFileURL string `json:"streamFileUrl,omitempty"`
 }
+
+// IsStream reports whether u uploads a stream of an existing media rather
+// than its source file.
+func (u *Upload) IsStream() bool { return strings.EqualFold(u.FileType, "stream") }
 
 // Audit is the payload of CreateAuditComplete.
 type Audit struct {
@@ -197,7 +251,10 @@ type LiveRecordFile struct {
 	Duration  float64   `json:"duration"`
 	StartTime time.Time `json:"startTime,omitzero"`
 	StopTime  time.Time `json:"stopTime,omitzero"`
-	PushArgs  string    `json:"pushArgs,omitempty"`
+	// PushArgs are the callback_ parameters of the ingest URL: the
+	// documented object, or a string as received, in canonical JSON (a
+	// string holding JSON decoded); nil when absent.
+	PushArgs json.RawMessage `json:"pushArgs,omitempty"`
 }
 
 // LiveRecordStatus is a Live recording status event (record_started,
@@ -210,23 +267,4 @@ type LiveRecordStatus struct {
 	Event string `json:"event"`
 	// Description carries an error description where the sender gives one.
 	Description string `json:"description,omitempty"`
-}
-
-// FamilyOf returns the family of a VOD or IMS event type; FamilyUnknown for
-// types outside the families we handle.
-func FamilyOf(eventType string) Family {
-	switch eventType {
-	case "FileUploadComplete", "UploadByURLComplete", "ImageUploadComplete",
-		"AttachedMediaUploadComplete", "RegisterStreamComplete",
-		"StreamUploadComplete", "UploadStreamByURLComplete":
-		return FamilyUpload
-	case "CreateAuditComplete", "RegisterMediaComplete", "DeleteMediaComplete",
-		"MediaBaseChangeComplete":
-		return FamilyMedia
-	case "TranscodeComplete", "StreamTranscodeComplete":
-		return FamilyTranscode
-	case "ProduceMediaComplete":
-		return FamilyEditing
-	}
-	return FamilyUnknown
 }

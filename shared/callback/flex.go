@@ -120,17 +120,22 @@ type flexState struct {
 	// cannot be parsed (InvalidField) from a value of the wrong JSON kind
 	// (MalformedJSON).
 	invalid bool
+	// raw is the value received when it cannot be used.
+	raw []byte
 }
 
 // present reports whether the field was present and not null.
 func (s flexState) present() bool { return s.kind != kindAbsent }
 
 // setBadKind records a value of a JSON kind the type does not accept.
-func (s *flexState) setBadKind(b []byte) { s.got = describe(b) }
+func (s *flexState) setBadKind(b []byte) {
+	s.got = describe(b)
+	s.raw = bytes.Clone(bytes.TrimSpace(b))
+}
 
 // setInvalid records a value of an accepted kind that cannot be parsed.
 func (s *flexState) setInvalid(b []byte) {
-	s.got = describe(b)
+	s.setBadKind(b)
 	s.invalid = true
 }
 
@@ -315,6 +320,7 @@ func (f *flexList) UnmarshalJSON(b []byte) error {
 		for _, e := range elems {
 			if e.got != "" {
 				f.got = "an array holding " + e.got
+				f.raw = bytes.Clone(t)
 				return nil
 			}
 			if s := strings.TrimSpace(e.s); s != "" {

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"mediastate/shared/apierr"
+	"mediastate/test/corpus"
 )
 
 // addSeeds adds every fixture, valid and invalid, to the corpus, with a
@@ -25,6 +26,13 @@ func addSeeds(f *testing.F) {
 	}
 	for _, inv := range invalidFixtures {
 		f.Add(readFixture(f, inv.file))
+	}
+	if root, err := corpus.Root("."); err == nil {
+		if m, err := corpus.Load(root); err == nil {
+			for _, fx := range m.Fixtures {
+				f.Add(fx.Body)
+			}
+		}
 	}
 	for _, s := range []string{
 		`{}`, `[]`, `null`, `{"EventType":"X"}`, `{"EventType":"TranscodeComplete","EventTime":"2017-03-20T07:49:17Z","VideoId":"v","StreamInfos":"[{\"Fps\":\"25\"}]"}`,
@@ -110,15 +118,28 @@ func checkEvent(t *testing.T, body []byte, ev *Event) {
 		if ev.Family != FamilyOf(ev.Type) {
 			t.Fatalf("Family %q for type %q", ev.Family, ev.Type)
 		}
-		if ev.Family == FamilyUnknown {
+		spec := LookupType(ev.Type)
+		switch {
+		case spec == nil || spec.Payload == nil:
 			if payloadCount(ev) != 0 {
-				t.Fatalf("unknown type with a payload: %+v", ev)
+				t.Fatalf("type without payload decoder with a payload: %+v", ev)
 			}
-			if ev.ID == "" && ev.IDField == "" {
+			if spec == nil && ev.ID == "" && ev.IDField == "" {
 				return
 			}
-		} else if payloadCount(ev) != 1 || ev.Time.IsZero() {
-			t.Fatalf("known type without exactly one payload or without time: %+v", ev)
+		case payloadCount(ev) != 1:
+			t.Fatalf("catalogued type without exactly one payload: %+v", ev)
+		}
+		if spec != nil && ev.Time.IsZero() {
+			t.Fatalf("catalogued type without time: %+v", ev)
+		}
+		if ev.IDKind == IDKindJob && (ev.JobID != ev.ID || spec == nil || !spec.JobKeyed) {
+			t.Fatalf("job-keyed event %+v", ev)
+		}
+		for _, n := range ev.Uninterpreted {
+			if n.Field == "" || n.Value != nil && !json.Valid(n.Value) {
+				t.Fatalf("note %+v", n)
+			}
 		}
 		if err := ValidateID(ev.IDField, ev.ID); err != nil {
 			t.Fatalf("ID: %v", err)

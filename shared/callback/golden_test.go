@@ -204,7 +204,7 @@ func TestSeedFixtureFacts(t *testing.T) {
 	if ev := dec("vod-image-upload-complete"); ev.Time.Nanosecond() != 627_000_000 || ev.Upload.FileURL == "" || ev.IDField != "ImageId" {
 		t.Errorf("VOD ImageUploadComplete = %+v", ev)
 	}
-	if ev := dec("vod-snapshot-complete"); ev.Family != FamilyUnknown || ev.ID == "" || ev.Status != StatusSuccess || hasPayload(ev) {
+	if ev := dec("vod-snapshot-complete"); ev.Family != FamilyOther || ev.ID == "" || ev.Status != StatusSuccess || hasPayload(ev) {
 		t.Errorf("SnapshotComplete = %+v", ev)
 	}
 }
@@ -216,7 +216,7 @@ func hasPayload(ev *Event) bool {
 
 func payloadCount(ev *Event) int {
 	n := 0
-	for _, set := range []bool{ev.Upload != nil, ev.Audit != nil, ev.Registration != nil, ev.Deletion != nil,
+	for _, set := range []bool{ev.Upload != nil, ev.StreamUpload != nil, ev.Audit != nil, ev.Registration != nil, ev.Deletion != nil,
 		ev.BaseChange != nil, ev.Transcode != nil, ev.Editing != nil, ev.LiveFile != nil, ev.LiveStatus != nil} {
 		if set {
 			n++

@@ -12,7 +12,8 @@ import (
 //
 //	{"domain": "demo.aliyundoc.com", "app": "liveApp****", "stream": "liveStream****",
 //	 "uri": "record/.../x.m3u8", "duration": 54.022,
-//	 "start_time": 1488985786, "stop_time": 1488985840, "push_args": "..."}
+//	 "start_time": 1488985786, "stop_time": 1488985840,
+//	 "push_args": {"callback_args1": "value1"}}
 //
 // and decodes to Type "file_created" with LiveFile set and Time = stop_time.
 // A status event names itself in "event":
@@ -23,7 +24,9 @@ import (
 // and decodes to Type = the event value (record_started, record_paused,
 // record_resumed, record_error, record_force_transcode_fail,
 // transformat_error, file_created, or any other value) with LiveStatus set.
-// Times are Unix seconds, as numbers or strings.
+// Times are Unix seconds, as numbers or strings. push_args (the ingest
+// URL's callback_ parameters) is documented as an object; a string or an
+// absent value is accepted as well.
 
 // liveFileCreated is the type of a recording file event.
 const liveFileCreated = "file_created"
@@ -33,16 +36,16 @@ const liveIDField = "domain/app/stream"
 
 // liveFields are the fields of a Live recording callback.
 type liveFields struct {
-	Domain      flexString `json:"domain"`
-	App         flexString `json:"app"`
-	Stream      flexString `json:"stream"`
-	Event       flexString `json:"event"`
-	URI         flexString `json:"uri"`
-	Duration    flexFloat  `json:"duration"`
-	StartTime   flexString `json:"start_time"`
-	StopTime    flexString `json:"stop_time"`
-	PushArgs    flexString `json:"push_args"`
-	Description flexString `json:"description"`
+	Domain      flexString      `json:"domain"`
+	App         flexString      `json:"app"`
+	Stream      flexString      `json:"stream"`
+	Event       flexString      `json:"event"`
+	URI         flexString      `json:"uri"`
+	Duration    flexFloat       `json:"duration"`
+	StartTime   flexString      `json:"start_time"`
+	StopTime    flexString      `json:"stop_time"`
+	PushArgs    json.RawMessage `json:"push_args"`
+	Description flexString      `json:"description"`
 }
 
 // isLive reports whether l has any field of a Live recording callback.
@@ -62,12 +65,12 @@ func decodeLive(body []byte) (*Event, error) {
 		return nil, apierr.Field(apierr.MissingField, "", "EventType",
 			"required: the body is neither a VOD or IMS event (no EventType) nor a Live recording callback (no domain, app, stream, event or uri)")
 	}
-	c := &converter{}
+	c := &converter{strict: true}
 	typ := liveFileCreated
 	if l.Event.present() {
 		typ = c.str("event", l.Event)
 		if l.Event.kind == kindNumber {
-			c.malformed("event", "a string", "number "+shorten(l.Event.s))
+			c.malformed("event", "a string", "number "+shorten(l.Event.s), []byte(l.Event.s))
 		}
 		if c.err == nil {
 			if e := validateTypeName("event", typ); e != nil {
@@ -79,13 +82,17 @@ func decodeLive(body []byte) (*Event, error) {
 		return nil, c.err
 	}
 	c.eventType = typ
-	ev := &Event{Source: SourceLive, Type: typ, Family: FamilyLive, IDField: liveIDField}
+	ev := &Event{Source: SourceLive, Type: typ, Family: FamilyLive, IDField: liveIDField, IDKind: IDKindStream}
 	// Domain names are case-insensitive (D.COM and d.com are one domain):
 	// the lower-case form names the stream and its records.
 	domain := strings.ToLower(c.liveName("domain", l.Domain))
 	app := c.liveName("app", l.App)
 	stream := c.liveName("stream", l.Stream)
 	ev.ID = domain + "/" + app + "/" + stream
+	// The event name and the stream are essential; so are the uri and the
+	// stop time of a file event (its id and time). Anything else is noted
+	// when unusable.
+	c.strict = false
 
 	if l.Event.present() {
 		ev.LiveStatus = &LiveRecordStatus{
@@ -96,15 +103,20 @@ func decodeLive(body []byte) (*Event, error) {
 			Description: c.str("description", l.Description),
 		}
 		// Status events carry no time as documented; use one if present.
-		ev.Time = c.unixTime("stop_time", l.StopTime, false)
-		if start := c.unixTime("start_time", l.StartTime, false); ev.Time.IsZero() {
-			ev.Time = start
-		}
+		c.essential(func() {
+			ev.Time = c.unixTime("stop_time", l.StopTime, false)
+			if start := c.unixTime("start_time", l.StartTime, false); ev.Time.IsZero() {
+				ev.Time = start
+			}
+		})
 	} else {
-		uri := c.str("uri", l.URI)
-		if uri == "" {
-			c.missing("uri", "the path of the recorded file")
-		}
+		// The uri names the file within the stream: essential, like an id.
+		var uri string
+		c.essential(func() {
+			if uri = c.str("uri", l.URI); uri == "" {
+				c.missing("uri", "the path of the recorded file")
+			}
+		})
 		f := &LiveRecordFile{
 			Domain:    domain,
 			App:       app,
@@ -112,15 +124,16 @@ func decodeLive(body []byte) (*Event, error) {
 			URI:       uri,
 			Duration:  c.float("duration", l.Duration),
 			StartTime: c.unixTime("start_time", l.StartTime, false),
-			StopTime:  c.unixTime("stop_time", l.StopTime, true),
-			PushArgs:  c.str("push_args", l.PushArgs),
+			PushArgs:  c.nested("push_args", l.PushArgs),
 		}
+		c.essential(func() { f.StopTime = c.unixTime("stop_time", l.StopTime, true) })
 		ev.LiveFile = f
 		ev.Time = f.StopTime
 	}
 	if err := c.result(); err != nil {
 		return nil, err
 	}
+	ev.Uninterpreted = c.notes
 	return ev, nil
 }
 

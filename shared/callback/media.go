@@ -54,9 +54,11 @@ type mediaFields struct {
 	Extend   json.RawMessage `json:"Extend"`
 
 	// Upload events.
-	MediaType flexString `json:"MediaType"`
-	SourceURL flexString `json:"SourceURL"`
-	AppId     flexString `json:"AppId"`
+	MediaType     flexString `json:"MediaType"`
+	SourceURL     flexString `json:"SourceURL"`
+	AppId         flexString `json:"AppId"`
+	FileType      flexString `json:"FileType"`
+	StreamFileURL flexString `json:"StreamFileURL"`
 
 	// CreateAuditComplete.
 	AuditStatus  flexString `json:"AuditStatus"`
@@ -81,24 +83,6 @@ type mediaFields struct {
 	ProjectId flexString `json:"ProjectId"`
 }
 
-// idFields are the id fields of VOD and IMS events, in order of
-// precedence.
-var idFields = [...]string{"MediaId", "VideoId", "ImageId", "AttachedMediaId"}
-
-// primaryIDField names the id field a known VOD event type documents; it is
-// the field named when no id is present.
-func primaryIDField(eventType string) string {
-	switch eventType {
-	case "FileUploadComplete", "UploadByURLComplete", "TranscodeComplete", "StreamTranscodeComplete":
-		return "VideoId"
-	case "ImageUploadComplete":
-		return "ImageId"
-	case "AttachedMediaUploadComplete":
-		return "AttachedMediaId"
-	}
-	return "MediaId"
-}
-
 // The allowed values of the enumerations that drive what the handlers do.
 var (
 	deleteTypes  = []string{"all", "mezzanine", "stream", "info"}
@@ -107,92 +91,95 @@ var (
 
 // decodeMedia converts a VOD or IMS event. m holds the payload fields and
 // prefix is the path to them in the body ("" for VOD, "MessageBody." for
-// IMS).
+// IMS). The event type's row in the catalogue (types.go) says where the id
+// is and which payload decoder fills the payload.
 func decodeMedia(src Source, eventType string, env *envelope, m *mediaFields, prefix string) (*Event, error) {
 	c := &converter{eventType: eventType}
-	ev := &Event{Source: src, Type: eventType, Family: FamilyOf(eventType)}
-	known := ev.Family != FamilyUnknown
-
+	spec := LookupType(eventType)
+	ev := &Event{Source: src, Type: eventType, Family: FamilyUnknown}
+	if spec != nil {
+		ev.Family = spec.Family
+	}
+	c.essential(func() {
+		ev.Time = c.eventTime("EventTime", env.EventTime, spec != nil)
+		c.mediaID(prefix, m, spec, ev)
+	})
+	if c.err != nil {
+		return nil, c.err
+	}
 	ev.UserID = c.int("UserId", env.UserId)
-	ev.Time = c.eventTime("EventTime", env.EventTime, known)
-	ev.ID, ev.IDField = c.mediaID(prefix, m, known)
 	ev.Status = c.status(prefix+"Status", m.Status)
 	ev.ErrorCode = c.str(prefix+"ErrorCode", m.ErrorCode)
 	ev.ErrorMessage = c.str(prefix+"ErrorMessage", m.ErrorMessage)
 	ev.UserData = c.nested(prefix+"UserData", m.UserData)
 	ev.Extend = c.nested(prefix+"Extend", m.Extend)
-
-	switch eventType {
-	case "FileUploadComplete", "UploadByURLComplete", "ImageUploadComplete",
-		"AttachedMediaUploadComplete", "RegisterStreamComplete",
-		"StreamUploadComplete", "UploadStreamByURLComplete":
-		ev.Upload = &Upload{
-			MediaType: c.str(prefix+"MediaType", m.MediaType),
-			FileURL:   c.str(prefix+"FileUrl", m.FileUrl),
-			SourceURL: c.str(prefix+"SourceURL", m.SourceURL),
-			Size:      c.int(prefix+"Size", m.Size),
-			JobID:     c.str(prefix+"JobId", m.JobId),
-			AppID:     c.str(prefix+"AppId", m.AppId),
-		}
-	case "CreateAuditComplete":
-		ev.Audit = &Audit{
-			AuditStatus:  c.str(prefix+"AuditStatus", m.AuditStatus),
-			Auditor:      c.str(prefix+"Auditor", m.Auditor),
-			Reason:       c.str(prefix+"Reason", m.Reason),
-			Comment:      c.str(prefix+"Comment", m.Comment),
-			CreationTime: c.eventTime(prefix+"CreationTime", m.CreationTime, false),
-		}
-	case "RegisterMediaComplete":
-		ev.Registration = &Registration{}
-	case "DeleteMediaComplete":
-		ev.Deletion = &Deletion{
-			DeleteType: c.enum(prefix+"DeleteType", m.DeleteType, deleteTypes),
-			MediaType:  c.str(prefix+"MediaType", m.MediaType),
-			JobIDs:     c.list(prefix+"JobIds", m.JobIds),
-			FileURLs:   c.list(prefix+"FileURLs", m.FileURLs),
-		}
-	case "MediaBaseChangeComplete":
-		ev.BaseChange = &BaseChange{
-			MediaType:   c.str(prefix+"MediaType", m.MediaType),
-			OperateMode: c.enum(prefix+"OperateMode", m.OperateMode, operateModes),
-			Fields:      c.mediaContent(prefix+"MediaContent", m.MediaContent),
-		}
-	case "TranscodeComplete":
-		ev.Transcode = &Transcode{Streams: c.streams(prefix+"StreamInfos", m.StreamInfos)}
-	case "StreamTranscodeComplete":
-		ev.Transcode = &Transcode{Streams: []Stream{c.stream(prefix, &m.streamFields)}}
-	case "ProduceMediaComplete":
-		ev.Editing = &Editing{ProjectID: c.str(prefix+"ProjectId", m.ProjectId)}
+	if spec != nil && spec.Payload != nil {
+		spec.Payload(c, prefix, m, ev)
 	}
 	if err := c.result(); err != nil {
 		return nil, err
 	}
+	ev.Uninterpreted = c.notes
 	return ev, nil
 }
 
-// mediaID returns the id and the field it was read from, by the
-// precedence of idFields; an empty string counts as absent. A known event
-// type must carry one; any id found must pass ValidateID.
-func (c *converter) mediaID(prefix string, m *mediaFields, required bool) (id, field string) {
-	values := [...]flexString{m.MediaId, m.VideoId, m.ImageId, m.AttachedMediaId}
-	for i, f := range values {
-		name := prefix + idFields[i]
-		if s := c.str(name, f); s != "" && id == "" {
-			id, field = s, name
+// idValue returns the wire value of id field name.
+func (m *mediaFields) idValue(name string) flexString {
+	switch name {
+	case "MediaId":
+		return m.MediaId
+	case "VideoId":
+		return m.VideoId
+	case "ImageId":
+		return m.ImageId
+	case "AttachedMediaId":
+		return m.AttachedMediaId
+	case jobIDField:
+		return m.JobId
+	}
+	return flexString{}
+}
+
+// mediaID sets the event's id, the field it was read from and its kind,
+// by the precedence of the row's IDFields (mediaIDFields for a type
+// outside the catalogue); an empty string counts as absent. A JobKeyed
+// type without a media id is keyed by its JobId, and records its JobId in
+// either case. A catalogued type must carry an id; any id found must pass
+// ValidateID.
+func (c *converter) mediaID(prefix string, m *mediaFields, spec *TypeSpec, ev *Event) {
+	fields := mediaIDFields
+	if spec != nil {
+		fields = spec.IDFields
+	}
+	for _, name := range fields {
+		if s := c.str(prefix+name, m.idValue(name)); s != "" && ev.ID == "" {
+			ev.ID, ev.IDField, ev.IDKind = s, prefix+name, IDKindMedia
 		}
 	}
-	if id == "" {
-		if required {
+	if spec != nil && spec.JobKeyed {
+		if job := c.str(prefix+jobIDField, m.JobId); job != "" {
+			c.id(prefix+jobIDField, job)
+			ev.JobID = job
+			if ev.ID == "" {
+				ev.ID, ev.IDField, ev.IDKind = job, prefix+jobIDField, IDKindJob
+			}
+		}
+	}
+	if ev.ID == "" {
+		if spec != nil {
+			want := "the id, in one of " + strings.Join(fields, ", ")
+			if spec.JobKeyed {
+				want += ", or a " + jobIDField
+			}
 			name := "MediaId"
 			if prefix == "" {
-				name = primaryIDField(c.eventType)
+				name = spec.Primary
 			}
-			c.missing(prefix+name, "the id, in one of "+strings.Join(idFields[:], ", "))
+			c.missing(prefix+name, want)
 		}
-		return "", ""
+		return
 	}
-	c.id(field, id)
-	return id, field
+	c.id(ev.IDField, ev.ID)
 }
 
 // enum returns a required enumeration field in lower case, which must be
@@ -212,7 +199,7 @@ func (c *converter) enum(field string, f flexString, allowed []string) string {
 			return v
 		}
 	}
-	c.invalid(field, want, describeText(f.s), nil)
+	c.invalid(field, want, describeText(f.s), nil, quote(f.s))
 	return ""
 }
 
@@ -226,24 +213,24 @@ func (c *converter) streams(field string, raw json.RawMessage) []Stream {
 		return out
 	case kindArray:
 	default:
-		c.malformed(field, "an array of stream objects", describe(raw))
+		c.malformed(field, "an array of stream objects", describe(raw), raw)
 		return out
 	}
 	var elems []json.RawMessage
 	if err := json.Unmarshal(inner, &elems); err != nil {
-		c.malformed(field, "an array of stream objects", describe(raw))
+		c.malformed(field, "an array of stream objects", describe(raw), raw)
 		return out
 	}
 	for i, e := range elems {
 		path := fmt.Sprintf("%s[%d]", field, i)
 		e = unstring(e)
 		if kindOf(e) != kindObject {
-			c.malformed(path, "a stream object", describe(e))
+			c.malformed(path, "a stream object", describe(e), e)
 			continue
 		}
 		var s streamFields
 		if err := json.Unmarshal(e, &s); err != nil {
-			c.malformed(path, "a stream object", describe(e))
+			c.malformed(path, "a stream object", describe(e), e)
 			continue
 		}
 		out = append(out, c.stream(path+".", &s))

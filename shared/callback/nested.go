@@ -169,14 +169,14 @@ func (c *converter) mediaContent(field string, raw json.RawMessage) map[string]F
 	fields := map[string]FieldChange{}
 	members, got, ok := objectMembers(raw)
 	if !ok {
-		c.malformed(field, "an object of field changes, or a string holding one", got)
+		c.malformed(field, "an object of field changes, or a string holding one", got, raw)
 		return fields
 	}
 	for _, name := range slices.Sorted(maps.Keys(members)) {
 		path := fmt.Sprintf("%s.%s", field, name)
 		change, got, ok := objectMembers(members[name])
 		if !ok {
-			c.malformed(path, "an object {OldValue, NewValue}, or a string holding one", got)
+			c.malformed(path, "an object {OldValue, NewValue}, or a string holding one", got, members[name])
 			continue
 		}
 		fields[name] = FieldChange{

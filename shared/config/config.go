@@ -10,9 +10,9 @@
 //	OSS_REGION            optional; selects signature V4 (e.g. cn-shanghai)
 //	STATE_PREFIX          key prefix of everything written; default "mediastate/"
 //	CALLBACK_AUTH         "required" (default) or "off"
-//	VOD_CALLBACK_URL,  VOD_CALLBACK_KEYS    VOD HTTP callback URL and keys (comma-separated)
-//	IMS_CALLBACK_URL,  IMS_CALLBACK_KEYS    IMS HTTP callback URL and keys
-//	LIVE_CALLBACK_URL, LIVE_CALLBACK_KEYS   Live recording callback URL and keys
+//	VOD_CALLBACK_URL,  VOD_CALLBACK_KEYS    VOD HTTP callback URL(s) and keys (comma-separated; further URLs are per-upload overrides)
+//	IMS_CALLBACK_URL,  IMS_CALLBACK_KEYS    IMS HTTP callback URL(s) and keys
+//	LIVE_CALLBACK_URL, LIVE_CALLBACK_KEYS   Live recording callback URL(s) and keys
 //	SIGNATURE_MAX_SKEW    default 5m
 //	CALLBACK_ALLOW_HTTP   "true" accepts http:// callback URLs (local runs only; https otherwise)
 //	VOD_ANSWER_BUDGET     default 4s  (VOD gives up after 5 s)
@@ -147,14 +147,27 @@ func load(getenv Getenv, http bool) (*Config, error) {
 			continue
 		}
 		c.SecretsLoaded = append(c.SecretsLoaded, s.env+"_CALLBACK_KEYS")
-		if pu, err := url.Parse(u); u == "" || err != nil || pu.Host == "" {
-			bad(s.env+"_CALLBACK_URL", "required with %s_CALLBACK_KEYS: the callback URL exactly as configured in the console, got %q", s.env, u)
+		// The first URL is the console's; further ones are the per-upload or
+		// per-job overrides (UserData.MessageCallback.CallbackURL) that
+		// callbacks may be signed over.
+		urls := splitKeys(u)
+		good, tls := len(urls) > 0, true
+		for _, one := range urls {
+			pu, err := url.Parse(one)
+			if err != nil || pu.Host == "" {
+				good = false
+			} else if !strings.EqualFold(pu.Scheme, "https") {
+				tls = false
+			}
+		}
+		if !good {
+			bad(s.env+"_CALLBACK_URL", "required with %s_CALLBACK_KEYS: the callback URL exactly as configured in the console, then any per-upload override URLs, comma-separated; got %q", s.env, u)
 			continue
-		} else if !strings.EqualFold(pu.Scheme, "https") && !allowHTTP {
+		} else if !tls && !allowHTTP {
 			bad(s.env+"_CALLBACK_URL", "must be an https URL (the senders do not sign the body, so only TLS protects it), got %q; CALLBACK_ALLOW_HTTP=true allows http for local runs", u)
 			continue
 		}
-		c.Verifiers = append(c.Verifiers, &signature.Verifier{Scheme: s.scheme, CallbackURL: u, Keys: keys, MaxSkew: c.MaxSkew})
+		c.Verifiers = append(c.Verifiers, &signature.Verifier{Scheme: s.scheme, CallbackURL: urls[0], OverrideURLs: urls[1:], Keys: keys, MaxSkew: c.MaxSkew})
 	}
 	if http && !c.AuthOff && len(c.Verifiers) == 0 && len(errs) == 0 {
 		errs = append(errs, errors.New("CALLBACK_AUTH: no callback key is configured (VOD_CALLBACK_KEYS, IMS_CALLBACK_KEYS or LIVE_CALLBACK_KEYS): refusing to accept unsigned HTTP callbacks; set CALLBACK_AUTH=off to run without verification"))
@@ -177,7 +190,9 @@ func load(getenv Getenv, http bool) (*Config, error) {
 			c.CacheSize = n
 		}
 	}
-	c.LiveCallbackURL = get("LIVE_CALLBACK_URL")
+	if urls := splitKeys(get("LIVE_CALLBACK_URL")); len(urls) > 0 {
+		c.LiveCallbackURL = urls[0]
+	}
 	if v := get("LIVE_DEDUP_WINDOW"); v != "" {
 		if d, err := time.ParseDuration(v); err != nil || d < time.Second || d > time.Hour {
 			bad("LIVE_DEDUP_WINDOW", "want a duration from 1s to 1h, got %q", v)

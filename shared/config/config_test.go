@@ -80,3 +80,25 @@ func TestLoadStorageNeedsNoKeys(t *testing.T) {
 		t.Fatal("LoadStorage accepted a missing bucket")
 	}
 }
+
+// TestLoadOverrideURLs checks that a sender may have several callback
+// URLs: the console's first, then per-upload overrides.
+func TestLoadOverrideURLs(t *testing.T) {
+	c, err := Load(env(append(base, "VOD_CALLBACK_URL", "https://cb.example.com/vod, https://cb.example.com/vod/upload-a",
+		"VOD_CALLBACK_KEYS", "k", "LIVE_CALLBACK_URL", "https://live.example.com/rec,https://live2.example.com/rec", "LIVE_CALLBACK_KEYS", "l")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.Verifiers[0]
+	if v.CallbackURL != "https://cb.example.com/vod" || len(v.OverrideURLs) != 1 || v.OverrideURLs[0] != "https://cb.example.com/vod/upload-a" {
+		t.Fatalf("VOD verifier %+v", v)
+	}
+	if c.LiveCallbackURL != "https://live.example.com/rec" {
+		t.Fatalf("LiveCallbackURL %q", c.LiveCallbackURL)
+	}
+	for _, bad := range []string{",", "https://cb.example.com/vod,not a url"} {
+		if _, err := Load(env(append(base, "VOD_CALLBACK_URL", bad, "VOD_CALLBACK_KEYS", "k")...)); err == nil || !strings.Contains(err.Error(), "VOD_CALLBACK_URL") {
+			t.Errorf("VOD_CALLBACK_URL %q: %v", bad, err)
+		}
+	}
+}

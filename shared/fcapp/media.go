@@ -17,12 +17,16 @@ func MediaSpec(name string, families ...callback.Family) Spec {
 		Name:     name,
 		Families: families,
 		NewApplier: func(env *Env) (pipeline.Applier, error) {
-			s, err := media.NewStore(env.Bucket, env.Config.Prefix, statestore.Options{
-				CacheSize: env.Config.CacheSize, CacheTTL: env.Config.CacheTTL})
+			o := statestore.Options{CacheSize: env.Config.CacheSize, CacheTTL: env.Config.CacheTTL}
+			s, err := media.NewStore(env.Bucket, env.Config.Prefix, o)
 			if err != nil {
 				return nil, err
 			}
-			return media.Applier{Store: s}, nil
+			j, err := media.NewJobStore(env.Bucket, env.Config.Prefix, o)
+			if err != nil {
+				return nil, err
+			}
+			return media.Applier{Store: s, Jobs: j}, nil
 		},
 	}
 }

@@ -37,6 +37,7 @@ package live
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -118,7 +119,9 @@ type File struct {
 	Duration  float64   `json:"duration"`
 	StartTime time.Time `json:"startTime,omitzero"`
 	StopTime  time.Time `json:"stopTime"`
-	PushArgs  string    `json:"pushArgs,omitempty"`
+	// PushArgs are the ingest URL's callback_ parameters as sent: the
+	// documented object, or a string (canonical JSON).
+	PushArgs json.RawMessage `json:"pushArgs,omitempty"`
 	// EventID is the content id of the file callback.
 	EventID string `json:"eventId"`
 }

@@ -13,6 +13,7 @@ import (
 // Get reads the newest version (one LIST and one GET).
 type Reader struct {
 	store *Store
+	jobs  *Store
 }
 
 // NewReader returns a Reader on bucket b under the project prefix (the
@@ -22,7 +23,22 @@ func NewReader(b *ossx.Bucket, prefix string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{store: s}, nil
+	j, err := NewJobStore(b, prefix, statestore.Options{CacheSize: 1})
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{store: s, jobs: j}, nil
+}
+
+// GetJob returns the current state of a URL pull job (UploadMediaByURL,
+// UploadStreamByURL) and its version: its events, whether or not they
+// name the media, and the media it produced (MediaID) once one did. The
+// error wraps statestore.ErrNotFound when no event was ever applied for it.
+func (r *Reader) GetJob(ctx context.Context, jobID string) (*state.Media, uint64, error) {
+	if err := callback.ValidateID("jobId", jobID); err != nil {
+		return nil, 0, err
+	}
+	return r.jobs.Get(ctx, jobID)
 }
 
 // Get returns the current state of a media asset and its version. The

@@ -73,6 +73,10 @@ type Verifier struct {
 	Scheme Scheme
 	// CallbackURL is the URL configured in the sender's console.
 	CallbackURL string
+	// OverrideURLs are further URLs that callbacks may be signed over: VOD
+	// and IMS let one upload or job override the callback URL
+	// (UserData.MessageCallback.CallbackURL), and sign over that URL.
+	OverrideURLs []string
 	// Keys are the accepted keys; the first is current, others are kept
 	// during a rotation.
 	Keys []string
@@ -108,14 +112,22 @@ func (v *Verifier) Verify(h http.Header) error {
 	}
 	got := []byte(strings.ToLower(sig))
 	ok := 0
-	for _, k := range v.Keys {
-		// Every key is tried so that the time taken does not tell which matched.
-		ok |= subtle.ConstantTimeCompare(got, []byte(v.Scheme.Sign(v.CallbackURL, ts, k)))
+	for _, u := range v.URLs() {
+		for _, k := range v.Keys {
+			// Every URL and key is tried so that the time taken does not
+			// tell which matched.
+			ok |= subtle.ConstantTimeCompare(got, []byte(v.Scheme.Sign(u, ts, k)))
+		}
 	}
 	if ok != 1 {
-		return apierr.New(apierr.SignatureMismatch, "%s: %s does not match the configured callback URL and key", v.Scheme.Name, v.Scheme.SignatureHeader)
+		return apierr.New(apierr.SignatureMismatch, "%s: %s does not match any configured callback URL and key", v.Scheme.Name, v.Scheme.SignatureHeader)
 	}
 	return nil
+}
+
+// URLs returns the callback URL and the override URLs.
+func (v *Verifier) URLs() []string {
+	return append([]string{v.CallbackURL}, v.OverrideURLs...)
 }
 
 func truncate(s string, n int) string {

@@ -36,7 +36,8 @@ func TestLiveSignsHostOnly(t *testing.T) {
 func TestVerify(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	url := "https://cb.example.com/vod"
-	v := &Verifier{Scheme: VOD, CallbackURL: url, Keys: []string{"new", "old"}, MaxSkew: time.Minute, Now: func() time.Time { return now }}
+	override := "https://cb.example.com/vod/per-upload"
+	v := &Verifier{Scheme: VOD, CallbackURL: url, OverrideURLs: []string{override}, Keys: []string{"new", "old"}, MaxSkew: time.Minute, Now: func() time.Time { return now }}
 	hdr := func(ts int64, sig string) http.Header {
 		h := http.Header{}
 		h.Set("X-VOD-TIMESTAMP", itoa(ts))
@@ -59,6 +60,7 @@ func TestVerify(t *testing.T) {
 		{"too far ahead", hdr(now.Unix()+61, VOD.Sign(url, now.Unix()+61, "new")), apierr.RequestExpired},
 		{"timestamp not a number", hdr(0, "x"), apierr.RequestExpired},
 		{"no headers", http.Header{}, apierr.MissingSignature},
+		{"per-upload override URL", hdr(ts, VOD.Sign(override, ts, "old")), ""},
 	}
 	tests[8].h.Set("X-VOD-TIMESTAMP", "yesterday")
 	for _, tc := range tests {

@@ -28,14 +28,24 @@ type Media struct {
 	// SchemaVersion is the document layout version.
 	SchemaVersion int `json:"schemaVersion"`
 	// MediaID is the MediaId (VideoId, ImageId, ...) the document is about.
-	MediaID string `json:"mediaId"`
+	// In a job state (JobID set) it is the media the job produced, once an
+	// event names both; empty before.
+	MediaID string `json:"mediaId,omitempty"`
+	// JobID is set in a job state only: the JobId of a URL pull whose
+	// events are kept under <prefix>jobs/<JobId>/ (see ApplyJob).
+	JobID string `json:"jobId,omitempty"`
 	// Deleted is true once a successful DeleteMediaComplete with DeleteType
 	// "all" or "info" has been applied. It is terminal: no event, late or
 	// new, clears it.
 	Deleted bool `json:"deleted"`
 
-	// Upload is the latest upload outcome (any of the seven upload events).
+	// Upload is the latest upload outcome of the source file.
 	Upload *Upload `json:"upload,omitempty"`
+	// StreamUploads are the streams uploaded or registered for the media
+	// (IMS RegisterStreamComplete, StreamUploadComplete,
+	// UploadStreamByURLComplete; VOD UploadByURLComplete of FileType
+	// Stream): per job id (or file URL), the latest, sorted by that key.
+	StreamUploads []StreamUpload `json:"streamUploads,omitempty"`
 	// Audit is the latest manual review outcome (CreateAuditComplete).
 	Audit *Audit `json:"audit,omitempty"`
 	// Registration is the latest RegisterMediaComplete outcome.
@@ -53,6 +63,11 @@ type Media struct {
 	// Other holds, per event type outside the known families (e.g.
 	// SnapshotComplete), the latest such event with its body.
 	Other map[string]*Other `json:"other,omitempty"`
+
+	// Uninterpreted lists, for every applied event, the fields that were
+	// present but could not be interpreted, with their raw values, sorted by
+	// (time, event id), then in body order.
+	Uninterpreted []UninterpretedField `json:"uninterpreted,omitempty"`
 
 	// Events lists every distinct event applied, sorted by (time, id).
 	Events []AppliedEvent `json:"events"`
@@ -80,6 +95,25 @@ type Upload struct {
 	// FileDeleted is true when a successful deletion of the source file
 	// (DeleteType "mezzanine" or "all") is later than this upload.
 	FileDeleted bool `json:"fileDeleted,omitempty"`
+}
+
+// StreamUpload is one uploaded or registered stream.
+type StreamUpload struct {
+	Outcome
+	callback.Upload
+	UserData json.RawMessage `json:"userData,omitempty"`
+	// Removed is true when a successful deletion of type all, or of type
+	// stream naming the job or URL (or naming none), is later than it.
+	Removed bool `json:"removed,omitempty"`
+}
+
+// UninterpretedField is a field of an applied event that could not be
+// interpreted (see callback.Uninterpreted).
+type UninterpretedField struct {
+	EventID   string    `json:"eventId"`
+	EventType string    `json:"eventType"`
+	EventTime time.Time `json:"eventTime,omitzero"`
+	callback.Uninterpreted
 }
 
 // Audit is the manual review aspect.
@@ -150,17 +184,21 @@ type Deletion struct {
 	MediaType  string   `json:"mediaType,omitempty"`
 	JobIDs     []string `json:"jobIds,omitempty"`
 	FileURLs   []string `json:"fileUrls,omitempty"`
-	// Terminal is the latest successful deletion of type "all" or "info".
+	// Terminal is the latest successful deletion of type "all" (VOD: all
+	// media information; IMS: all media information and the source file)
+	// or "info" (IMS: a logical deletion, files kept).
 	Terminal *EventRef `json:"terminal,omitempty"`
-	// SourceFile is the latest successful deletion of type "mezzanine" or "all".
+	// SourceFile is the latest successful deletion of type "mezzanine"
+	// (the source file) or "all".
 	SourceFile *EventRef `json:"sourceFile,omitempty"`
 	// StreamJobIDs and StreamFileURLs are the union of the job ids and file
 	// URLs named by successful stream deletions, sorted; a stream with one
 	// of them is removed.
 	StreamJobIDs   []string `json:"streamJobIds,omitempty"`
 	StreamFileURLs []string `json:"streamFileUrls,omitempty"`
-	// AllStreams is the latest successful stream deletion that named no job
-	// id or URL: it removes every stream reported before it.
+	// AllStreams is the latest successful deletion of type "all", or of
+	// type "stream" naming no job id or URL: it removes every stream
+	// reported before it.
 	AllStreams *EventRef `json:"allStreams,omitempty"`
 }
 

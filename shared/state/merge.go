@@ -48,26 +48,83 @@ func (m *Media) Has(eventID string) bool {
 	return false
 }
 
-// Apply folds e into m and returns the new state and whether anything
-// changed. m is not modified (states are shared values, e.g. in a cache);
-// when e was applied before, Apply returns m itself and false. A nil m is
-// the empty state of e.ID.
+// NewJob returns the empty job state of a JobId.
+func NewJob(jobID string) *Media {
+	return &Media{SchemaVersion: SchemaVersion, JobID: jobID, Events: []AppliedEvent{}}
+}
+
+// Apply folds e into the media state m and returns the new state and
+// whether anything changed. m is not modified (states are shared values,
+// e.g. in a cache); when e was applied before, Apply returns m itself and
+// false. A nil m is the empty state of e.ID. Events keyed by a JobId go to
+// job states (ApplyJob).
 func Apply(m *Media, e *callback.Event) (*Media, bool, error) {
-	if e == nil {
-		return m, false, apierr.New(apierr.Internal, "state: nil event")
+	if err := applicable(e); err != nil {
+		return m, false, err
 	}
-	if e.Family == callback.FamilyLive || e.LiveFile != nil || e.LiveStatus != nil {
-		return m, false, apierr.New(apierr.WrongFamily, "event %s of type %s is a Live recording event and has no media state", e.EventID, e.Type).WithEventType(e.Type)
-	}
-	if e.EventID == "" || e.ID == "" {
-		return m, false, apierr.New(apierr.Internal, "state: event without id or content id").WithEventType(e.Type)
+	if e.IDKind == callback.IDKindJob {
+		return m, false, apierr.New(apierr.Internal, "state: event %s is keyed by job %q: apply it to the job state", e.EventID, e.ID).WithEventType(e.Type)
 	}
 	if m == nil {
 		m = New(e.ID)
 	}
-	if m.MediaID != e.ID {
+	if m.MediaID != e.ID || m.JobID != "" {
 		return m, false, apierr.New(apierr.Internal, "state: event for %q applied to the state of %q", e.ID, m.MediaID)
 	}
+	return apply(m, e)
+}
+
+// ApplyJob folds e into the job state m of e.JobID, like Apply: the job
+// state of a URL pull holds its events whether or not they name the media,
+// so that a reader holding the JobId finds a failed pull (which names no
+// media) as well as the media a successful one produced (MediaID: the
+// greatest media id named, one in practice).
+func ApplyJob(m *Media, e *callback.Event) (*Media, bool, error) {
+	if err := applicable(e); err != nil {
+		return m, false, err
+	}
+	if e.JobID == "" {
+		return m, false, apierr.New(apierr.Internal, "state: event %s names no job", e.EventID).WithEventType(e.Type)
+	}
+	if m == nil {
+		m = NewJob(e.JobID)
+	}
+	if m.JobID != e.JobID {
+		return m, false, apierr.New(apierr.Internal, "state: event for job %q applied to the state of job %q", e.JobID, m.JobID)
+	}
+	n, changed, err := apply(m, e)
+	if changed && e.IDKind == callback.IDKindMedia && e.ID > n.MediaID {
+		n.MediaID = e.ID
+	}
+	return n, changed, err
+}
+
+// Subjects returns the states an event updates: the media state of
+// mediaID (empty for an event keyed by a JobId) and the job state of jobID
+// (empty unless the event's type keeps job states and it names a JobId).
+func Subjects(e *callback.Event) (mediaID, jobID string) {
+	if e.IDKind != callback.IDKindJob {
+		mediaID = e.ID
+	}
+	return mediaID, e.JobID
+}
+
+// applicable refuses events that have no media or job state.
+func applicable(e *callback.Event) error {
+	if e == nil {
+		return apierr.New(apierr.Internal, "state: nil event")
+	}
+	if e.Family == callback.FamilyLive || e.LiveFile != nil || e.LiveStatus != nil {
+		return apierr.New(apierr.WrongFamily, "event %s of type %s is a Live recording event and has no media state", e.EventID, e.Type).WithEventType(e.Type)
+	}
+	if e.EventID == "" || e.ID == "" {
+		return apierr.New(apierr.Internal, "state: event without id or content id").WithEventType(e.Type)
+	}
+	return nil
+}
+
+// apply folds e into m, whose subject has been checked.
+func apply(m *Media, e *callback.Event) (*Media, bool, error) {
 	if m.Has(e.EventID) {
 		return m, false, nil
 	}
@@ -80,6 +137,8 @@ func Apply(m *Media, e *callback.Event) (*Media, bool, error) {
 		if newer(k, outcomePtr(n.Upload)) {
 			n.Upload = &Upload{Outcome: o, Upload: *e.Upload, UserData: e.UserData}
 		}
+	case e.StreamUpload != nil:
+		n.StreamUploads = applyStreamUpload(n.StreamUploads, e, o, k)
 	case e.Audit != nil:
 		if newer(k, outcomePtr(n.Audit)) {
 			n.Audit = &Audit{Outcome: o, Audit: *e.Audit}
@@ -122,6 +181,7 @@ func (m *Media) clone() *Media {
 	n := *m
 	n.Events = slices.Clone(m.Events)
 	n.Failures = slices.Clone(m.Failures)
+	n.Uninterpreted = slices.Clone(m.Uninterpreted)
 	return &n
 }
 
@@ -134,6 +194,37 @@ func (m *Media) addEvent(e *callback.Event) {
 		j, _ := slices.BinarySearchFunc(m.Failures, eventKey(e), func(a Failure, k key) int { return key{a.EventTime, a.EventID}.cmp(k) })
 		m.Failures = slices.Insert(m.Failures, j, f)
 	}
+	if len(e.Uninterpreted) > 0 {
+		notes := make([]UninterpretedField, len(e.Uninterpreted))
+		for i, u := range e.Uninterpreted {
+			notes[i] = UninterpretedField{EventID: e.EventID, EventType: e.Type, EventTime: e.Time, Uninterpreted: u}
+		}
+		j, _ := slices.BinarySearchFunc(m.Uninterpreted, eventKey(e), func(a UninterpretedField, k key) int { return key{a.EventTime, a.EventID}.cmp(k) })
+		m.Uninterpreted = slices.Insert(m.Uninterpreted, j, notes...)
+	}
+}
+
+// slotOfUpload is the key of a stream upload: its job id, else its file
+// URL, else its event id.
+func slotOfUpload(s *StreamUpload) string {
+	return cmp.Or(s.JobID, s.StreamFileURL, s.FileURL, s.EventID)
+}
+
+// applyStreamUpload returns ups with e's stream upload in its slot when it
+// is the latest there. ups is not modified.
+func applyStreamUpload(ups []StreamUpload, e *callback.Event, o Outcome, k key) []StreamUpload {
+	s := StreamUpload{Outcome: o, Upload: *e.StreamUpload, UserData: e.UserData}
+	slot := slotOfUpload(&s)
+	i, found := slices.BinarySearchFunc(ups, slot, func(a StreamUpload, slot string) int { return strings.Compare(slotOfUpload(&a), slot) })
+	if !found {
+		return slices.Insert(slices.Clone(ups), i, s)
+	}
+	if k.cmp(ups[i].key()) <= 0 {
+		return ups
+	}
+	out := slices.Clone(ups)
+	out[i] = s
+	return out
 }
 
 func outcomeOf(e *callback.Event) Outcome {
@@ -247,7 +338,7 @@ func applyDeletion(cur *Deletion, e *callback.Event, o Outcome, k key) *Deletion
 	}
 	switch strings.ToLower(d.DeleteType) {
 	case "all":
-		n.Terminal, n.SourceFile = later(n.Terminal), later(n.SourceFile)
+		n.Terminal, n.SourceFile, n.AllStreams = later(n.Terminal), later(n.SourceFile), later(n.AllStreams)
 	case "info":
 		n.Terminal = later(n.Terminal)
 	case "mezzanine":
@@ -288,6 +379,21 @@ func (m *Media) derive() {
 			m.Upload = &c
 		}
 	}
+	if m.StreamUploads != nil {
+		var ups []StreamUpload
+		for i := range m.StreamUploads {
+			s := &m.StreamUploads[i]
+			if removed := d.coversUpload(s); removed != s.Removed {
+				if ups == nil {
+					ups = slices.Clone(m.StreamUploads)
+				}
+				ups[i].Removed = removed
+			}
+		}
+		if ups != nil {
+			m.StreamUploads = ups
+		}
+	}
 	if t := m.Transcode; t != nil {
 		all := slices.Concat(t.Streams, t.RemovedStreams)
 		slices.SortFunc(all, func(a, b Stream) int {
@@ -323,6 +429,24 @@ func (d *Deletion) covers(s *Stream) bool {
 	}
 	if s.FileURL != "" && slices.Contains(d.StreamFileURLs, s.FileURL) {
 		return true
+	}
+	return d.AllStreams != nil && d.AllStreams.key().cmp(s.key()) > 0
+}
+
+// coversUpload reports whether a successful deletion removed the stream
+// upload s: one of type all or stream naming no job or URL that is later
+// than it, or one of type stream naming its job id or URL.
+func (d *Deletion) coversUpload(s *StreamUpload) bool {
+	if d == nil {
+		return false
+	}
+	if s.JobID != "" && slices.Contains(d.StreamJobIDs, s.JobID) {
+		return true
+	}
+	for _, u := range []string{s.FileURL, s.StreamFileURL} {
+		if u != "" && slices.Contains(d.StreamFileURLs, u) {
+			return true
+		}
 	}
 	return d.AllStreams != nil && d.AllStreams.key().cmp(s.key()) > 0
 }

@@ -58,8 +58,10 @@ const (
 
 // MaxPayloadSize is the largest invocation payload Unwrap accepts, in bytes.
 // It is the Function Compute limit for the payload of a synchronous
-// invocation.
-const MaxPayloadSize = 6 << 20
+// invocation, 32 MB (asynchronous invocations are limited to 128 KB and an
+// MNS message to 64 KB; PLATFORM.md section 2, and the FC page
+// https://www.alibabacloud.com/help/doc-detail/2527064.html).
+const MaxPayloadSize = 32 << 20
 
 // MaxHTTPBodySize is the largest HTTP request body a function accepts,
 // in bytes (callback.MaxBodySize: an MNS message, how the same callbacks

@@ -618,7 +618,7 @@ func TestPayloadTooLarge(t *testing.T) {
 	}
 	over := append(atLimit, ' ')
 	b, err = Unwrap(over)
-	checkWholeError(t, b, err, apierr.PayloadTooLarge, "invocation payload is 6291457 bytes; expected at most 6291456 bytes")
+	checkWholeError(t, b, err, apierr.PayloadTooLarge, "invocation payload is 33554433 bytes; expected at most 33554432 bytes")
 }
 
 func TestJSONResponse(t *testing.T) {

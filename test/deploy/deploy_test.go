@@ -71,8 +71,8 @@ func TestSYAML(t *testing.T) {
 	if got, want := keys(s.Functions), fns; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("s.yaml resources %v, want exactly one per function directory %v", got, want)
 	}
-	if q := str(s.Vars, "callbackQueue"); !strings.HasPrefix(q, "ice-callback") {
-		t.Errorf("vars.callbackQueue %q: IMS writes callbacks only to queues whose names start with ice-callback", q)
+	if q := str(s.Vars, "callbackQueue"); !strings.HasPrefix(q, "ice-callback-") {
+		t.Errorf("vars.callbackQueue %q: IMS writes callbacks only to queues whose names start with ice-callback-", q)
 	}
 
 	names := map[string]string{}
@@ -477,11 +477,11 @@ func checkEventBridgeTrigger(t *testing.T, where string, cfg map[string]any) {
 		t.Errorf("%s: eventSourceType is %q, want MNS", where, v)
 	}
 	mns := get(cfg, "eventSourceConfig", "eventSourceParameters", "sourceMNSParameters")
-	if q := str(mns, "QueueName"); !strings.HasPrefix(q, "ice-callback") {
-		t.Errorf("%s: QueueName %q: the callback queue must start with ice-callback (IMS's requirement; VOD shares it)", where, q)
+	if q := str(mns, "QueueName"); !strings.HasPrefix(q, "ice-callback-") {
+		t.Errorf("%s: QueueName %q: the callback queue must start with ice-callback- (IMS's requirement; VOD shares it)", where, q)
 	}
-	if v := get(mns, "IsBase64Decode"); v != true {
-		t.Errorf("%s: IsBase64Decode is %#v, want true", where, v)
+	if v := get(mns, "IsBase64Decode"); v != false {
+		t.Errorf("%s: IsBase64Decode is %#v, want false: undocumented for plain-JSON bodies, and the functions decode base64 themselves", where, v)
 	}
 	if v := str(cfg, "eventSinkConfig", "deliveryOption", "eventSchema"); v != "CloudEvents" {
 		t.Errorf("%s: eventSinkConfig.deliveryOption.eventSchema is %q, want CloudEvents (the envelope the trigger decoding is tested with)", where, v)

@@ -35,6 +35,9 @@ func TestSweepReport(t *testing.T) {
 		Media struct {
 			IDs, Versions, Deleted int
 		} `json:"media"`
+		Jobs struct {
+			IDs, Versions, Deleted int
+		} `json:"jobs"`
 		Live struct {
 			IDs, Versions, Deleted int
 		} `json:"live"`
@@ -45,7 +48,7 @@ func TestSweepReport(t *testing.T) {
 	if err := dec.Decode(&rep); err != nil || rep.DurationMs == nil {
 		t.Fatalf("sweep answer is not its report (%v): %s", err, r.Body)
 	}
-	if rep.Media.IDs < 1 || rep.Media.Versions < rep.Media.IDs+2 || rep.Media.Deleted != 0 || rep.Live.Deleted != 0 || *rep.DurationMs < 0 {
+	if rep.Media.IDs < 1 || rep.Media.Versions < rep.Media.IDs+2 || rep.Media.Deleted != 0 || rep.Jobs.Deleted != 0 || rep.Live.Deleted != 0 || *rep.DurationMs < 0 {
 		t.Fatalf("sweep report %s: want at least this test's media with its 3 versions, and nothing deleted", r.Body)
 	}
 	after := checkState(t, stk, id, want)
