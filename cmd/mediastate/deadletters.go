@@ -111,16 +111,34 @@ func deadletterListCommand() command {
 		}}
 }
 
-// letterKey resolves "<function>/<hash>[.json]" or a full key to a key
-// under the dead-letter prefix.
+// letterKey resolves a letter given as its full key, as
+// "<function>/<name>" (the key under the dead-letter prefix, with or
+// without ".json"), or as "<function>/<32 hex digits>" (the content hash
+// the key starts with: one LIST finds the key).
 func (e *env) letterKey(arg string) (string, string, error) {
-	rel := strings.TrimPrefix(arg, e.deadletterRoot())
-	rel = strings.TrimSuffix(rel, ".json")
-	fn, hash, ok := strings.Cut(rel, "/")
+	bad := fmt.Errorf("%q is not a dead letter: give <function>/<32 hex digits>, <function>/<key name> or the full key %s<function>/<name>.json", arg, e.deadletterRoot())
+	rel := strings.TrimSuffix(strings.TrimPrefix(arg, e.deadletterRoot()), ".json")
+	fn, name, ok := strings.Cut(rel, "/")
+	hash, rest, _ := strings.Cut(name, ".")
 	if !ok || callback.ValidateID("function", fn) != nil || len(hash) != 32 || strings.Trim(hash, "0123456789abcdef") != "" {
-		return "", "", fmt.Errorf("%q is not a dead letter: give <function>/<32 hex digits> or the full key %s<function>/<hash>.json", arg, e.deadletterRoot())
+		return "", "", bad
 	}
-	return e.deadletterRoot() + fn + "/" + hash + ".json", fn, nil
+	stem := e.deadletterRoot() + fn + "/" + hash
+	if rest != "" {
+		key := stem + "." + rest + ".json"
+		if !deadletter.ParseKey(key).Known || callback.ValidateID("key", rest) != nil {
+			return "", "", bad
+		}
+		return key, fn, nil
+	}
+	page, err := e.b.List(e.ctx, ossx.ListOptions{Prefix: stem + ".", MaxKeys: 1})
+	if err != nil {
+		return "", "", err
+	}
+	if len(page.Objects) == 0 {
+		return "", "", fmt.Errorf("no dead letter %s* (replayed and deleted?)", stem)
+	}
+	return page.Objects[0].Key, fn, nil
 }
 
 func deadletterShowCommand() command {
@@ -152,7 +170,7 @@ func deadletterShowCommand() command {
 					}
 					body := l.BodyText
 					if body == "" {
-						body = fmt.Sprintf("(%d bytes, not UTF-8: see -o json)", len(l.Body))
+						body = fmt.Sprintf("(%d bytes, not text: see -o json)", len(l.Raw()))
 					}
 					fmt.Fprintf(w, "body\t%s\n", body)
 				})

@@ -275,14 +275,18 @@ func TestDeadLetters(t *testing.T) {
 	}
 
 	short := strings.TrimSuffix(strings.TrimPrefix(kGood, stack.Prefix+"deadletter/"), ".json")
-	var letter deadletter.Letter
-	mustJSON(t, &letter, "deadletters", "show", short)
-	if !bytes.Equal(letter.Body, good) || letter.Code != "StorageUnavailable" {
-		t.Errorf("deadletters show %s: %+v", short, letter)
+	hash, _, _ := strings.Cut(short, ".")
+	for _, arg := range []string{short, hash, kGood} {
+		var letter deadletter.Letter
+		mustJSON(t, &letter, "deadletters", "show", arg)
+		if !bytes.Equal(letter.Raw(), good) || letter.Code != "StorageUnavailable" {
+			t.Errorf("deadletters show %s: %+v", arg, letter)
+		}
 	}
-	mustJSON(t, &letter, "deadletters", "show", kGood)
-	if r := cli(t, "deadletters", "show", "editing/../../x"); r.code != 1 {
-		t.Errorf("show of a bad key: exit %d", r.code)
+	for _, bad := range []string{"editing/../../x", "editing/" + strings.Repeat("0", 32)} {
+		if r := cli(t, "deadletters", "show", bad); r.code != 1 {
+			t.Errorf("show of %s: exit %d", bad, r.code)
+		}
 	}
 
 	var rep pipeline.ReplayReport

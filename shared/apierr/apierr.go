@@ -40,6 +40,14 @@ const (
 	SignatureMismatch Code = "SignatureMismatch"
 	// RequestExpired: the callback timestamp is outside the allowed clock skew.
 	RequestExpired Code = "RequestExpired"
+	// NestingTooDeep: a body nests objects and arrays deeper than we keep.
+	NestingTooDeep Code = "NestingTooDeep"
+	// DuplicateKey: an object has two keys the decoder cannot tell apart
+	// (equal ignoring letter case), so its meaning would depend on their order.
+	DuplicateKey Code = "DuplicateKey"
+	// EventTimeInFuture: the event time lies further ahead than clock skew
+	// explains; applied, it could never be superseded.
+	EventTimeInFuture Code = "EventTimeInFuture"
 	// WrongFamily: the event belongs to another function's family.
 	WrongFamily Code = "WrongFamily"
 	// InvalidConfig: the function's configuration is unusable.

@@ -9,8 +9,10 @@ import (
 )
 
 // MaxBodySize is the largest callback body, in bytes, that Decode and
-// Identity accept. Real callbacks are a few kilobytes.
-const MaxBodySize = 256 << 10
+// Identity accept. Real callbacks are a few kilobytes, and an MNS message
+// (how VOD and IMS deliver to a queue) is at most 64 KB: no sender makes a
+// larger one.
+const MaxBodySize = 64 << 10
 
 // Decode decodes one callback body (an HTTP POST body, or an MNS message
 // body) sent by VOD, IMS or Live into an Event.
@@ -78,6 +80,9 @@ func Decode(body []byte) (*Event, error) {
 func decode(body []byte) (*Event, error) {
 	if len(body) > MaxBodySize {
 		return nil, tooLarge(len(body))
+	}
+	if err := checkDepth(body); err != nil {
+		return nil, err
 	}
 	if kindOf(body) != kindObject {
 		return nil, malformedBody(body, "a JSON object")

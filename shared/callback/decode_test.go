@@ -522,7 +522,7 @@ func TestErrors(t *testing.T) {
 		{"array", `[{"EventType":"X"}]`, apierr.MalformedJSON, "body", "", "an array"},
 		{"null", `null`, apierr.MalformedJSON, "body", "", "JSON object"},
 		{"string", `"{}"`, apierr.MalformedJSON, "body", "", "JSON object"},
-		{"too large", big, apierr.PayloadTooLarge, "body", "", "at most 262144"},
+		{"too large", big, apierr.PayloadTooLarge, "body", "", "at most 65536"},
 		{"empty object", `{}`, apierr.MissingField, "EventType", "", "neither"},
 		{"no EventType", `{"eventtyp":"X","VideoId":"v"}`, apierr.MissingField, "EventType", "", "neither"},
 		{"EventType empty", `{"EventType":"","VideoId":"v"}`, apierr.MissingField, "EventType", "", "required"},
@@ -638,7 +638,7 @@ func TestRawIsACopy(t *testing.T) {
 
 // TestMaxBodySize checks the limit exactly.
 func TestMaxBodySize(t *testing.T) {
-	if MaxBodySize != 256<<10 {
+	if MaxBodySize != 64<<10 {
 		t.Fatalf("MaxBodySize = %d", MaxBodySize)
 	}
 	head := `{"EventType":"FutureComplete","Pad":"`

@@ -45,7 +45,8 @@ func addSeeds(f *testing.F) {
 }
 
 // stableCodes are the codes Decode may return.
-var stableCodes = []apierr.Code{apierr.MalformedJSON, apierr.MissingField, apierr.InvalidField, apierr.InvalidId, apierr.PayloadTooLarge}
+var stableCodes = []apierr.Code{apierr.MalformedJSON, apierr.MissingField, apierr.InvalidField, apierr.InvalidId, apierr.PayloadTooLarge,
+	apierr.NestingTooDeep, apierr.DuplicateKey}
 
 // FuzzDecode checks that no input panics, that every error is a permanent
 // *apierr.Error with a stable code naming a field, and that every success
@@ -160,7 +161,8 @@ func FuzzIdentity(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		id, err := Identity(body)
 		if err != nil {
-			if !apierr.Is(err, apierr.MalformedJSON) && !apierr.Is(err, apierr.PayloadTooLarge) {
+			if !apierr.Is(err, apierr.MalformedJSON) && !apierr.Is(err, apierr.PayloadTooLarge) &&
+				!apierr.Is(err, apierr.NestingTooDeep) && !apierr.Is(err, apierr.DuplicateKey) {
 				t.Fatalf("Identity error %v", err)
 			}
 			return

@@ -58,8 +58,10 @@ const identityTag = "v1\n"
 // keeps duplicate keys and number literals sees the same value.
 //
 // body must be valid JSON (any value; Decode passes objects) of at most
-// MaxBodySize bytes; otherwise the error is MalformedJSON or
-// PayloadTooLarge.
+// MaxBodySize bytes, nested at most MaxDepth levels, without an object
+// whose keys differ only in letter case (which Decode could not tell
+// apart, so that one identity would decode two ways); otherwise the error
+// is MalformedJSON, PayloadTooLarge, NestingTooDeep or DuplicateKey.
 func Identity(body []byte) (string, error) {
 	if len(body) > MaxBodySize {
 		return "", tooLarge(len(body))
@@ -91,6 +93,9 @@ func canonicalJSON(body []byte) ([]byte, error) {
 	if c.err == nil && c.skipSpace(i) != len(body) {
 		c.err = errCanonical
 	}
+	if c.refused != nil {
+		return nil, c.refused
+	}
 	if c.err != nil {
 		// Unreachable for valid JSON; reported rather than hidden.
 		return nil, apierr.Wrap(apierr.MalformedJSON, c.err, "body: expected JSON")
@@ -107,6 +112,23 @@ type canonicaliser struct {
 	in  []byte
 	out []byte
 	err error
+	// depth is the nesting depth of the value being written; refused is
+	// the error of a body that is JSON but not one we keep (too deep, or
+	// keys the decoder cannot tell apart; see limits.go).
+	depth   int
+	refused error
+}
+
+// enter counts one more level of nesting; false (with refused set) when
+// the body nests deeper than MaxDepth.
+func (c *canonicaliser) enter() bool {
+	c.depth++
+	if c.depth > MaxDepth {
+		c.refused = tooDeep()
+		c.err = errCanonical
+		return false
+	}
+	return true
 }
 
 // span locates one object member in out while its object is written.
@@ -162,6 +184,10 @@ func isDelimiter(b byte) bool {
 }
 
 func (c *canonicaliser) array(i int) int {
+	if !c.enter() {
+		return len(c.in)
+	}
+	defer func() { c.depth-- }()
 	c.out = append(c.out, '[')
 	i = c.skipSpace(i + 1)
 	if i < len(c.in) && c.in[i] == ']' {
@@ -189,6 +215,10 @@ func (c *canonicaliser) array(i int) int {
 }
 
 func (c *canonicaliser) object(i int) int {
+	if !c.enter() {
+		return len(c.in)
+	}
+	defer func() { c.depth-- }()
 	start := len(c.out)
 	c.out = append(c.out, '{')
 	i = c.skipSpace(i + 1)
@@ -222,6 +252,10 @@ func (c *canonicaliser) object(i int) int {
 			i = c.skipSpace(i + 1)
 			continue
 		case '}':
+			if e := c.foldDuplicate(spans); e != nil {
+				c.refused, c.err = e, errCanonical
+				return len(c.in)
+			}
 			c.sortMembers(start, spans)
 			c.out = append(c.out, '}')
 			return i + 1

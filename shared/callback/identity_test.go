@@ -165,3 +165,36 @@ func TestDecodeEventIDStable(t *testing.T) {
 		t.Errorf("different events share EventID %s", a.EventID)
 	}
 }
+
+// TestIdentityRefusesAmbiguousBodies: keys the decoder cannot tell apart,
+// and nesting deeper than MaxDepth, are refused with their own codes, by
+// Identity and Decode alike, whatever the member order.
+func TestIdentityRefusesAmbiguousBodies(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, MaxDepth) + `1` + strings.Repeat(`}`, MaxDepth)
+	tooDeep := `{"EventType":"X","x":` + strings.Repeat(`[`, MaxDepth) + strings.Repeat(`]`, MaxDepth) + `}`
+	for _, tc := range []struct {
+		name, body string
+		code       apierr.Code
+	}{
+		{"case pair", `{"EventType":"FileUploadComplete","EventTime":"2024-01-01T00:00:00Z","VideoId":"v1","Status":"success","status":"fail"}`, apierr.DuplicateKey},
+		{"case pair swapped", `{"EventType":"FileUploadComplete","EventTime":"2024-01-01T00:00:00Z","VideoId":"v1","status":"fail","Status":"success"}`, apierr.DuplicateKey},
+		{"nested case pair", `{"EventType":"X","MessageBody":{"MediaId":"a","mediaid":"b"}}`, apierr.DuplicateKey},
+		{"kelvin sign folds to k", "{\"EventType\":\"X\",\"\u212aey\":1,\"key\":2}", apierr.DuplicateKey},
+		{"too deep", tooDeep, apierr.NestingTooDeep},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Identity([]byte(tc.body)); apierr.CodeOf(err) != tc.code {
+				t.Errorf("Identity: %v, want %s", err, tc.code)
+			}
+			if _, err := Decode([]byte(tc.body)); apierr.CodeOf(err) != tc.code {
+				t.Errorf("Decode: %v, want %s", err, tc.code)
+			}
+		})
+	}
+	if _, err := Identity([]byte(deep)); err != nil {
+		t.Errorf("Identity of a body exactly MaxDepth deep: %v", err)
+	}
+	if _, err := Identity([]byte(`{"a":1,"a":2}`)); err != nil {
+		t.Errorf("exact duplicates are kept (their order is part of the identity): %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package callback
 
 import (
 	"encoding/json"
+	"strings"
 
 	"mediastate/shared/apierr"
 )
@@ -82,7 +83,9 @@ func decodeLive(body []byte) (*Event, error) {
 	}
 	c.eventType = typ
 	ev := &Event{Source: SourceLive, Type: typ, Family: FamilyLive, IDField: liveIDField, IDKind: IDKindStream}
-	domain := c.liveName("domain", l.Domain)
+	// Domain names are case-insensitive (D.COM and d.com are one domain):
+	// the lower-case form names the stream and its records.
+	domain := strings.ToLower(c.liveName("domain", l.Domain))
 	app := c.liveName("app", l.App)
 	stream := c.liveName("stream", l.Stream)
 	ev.ID = domain + "/" + app + "/" + stream

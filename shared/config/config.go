@@ -14,13 +14,15 @@
 //	IMS_CALLBACK_URL,  IMS_CALLBACK_KEYS    IMS HTTP callback URL(s) and keys
 //	LIVE_CALLBACK_URL, LIVE_CALLBACK_KEYS   Live recording callback URL(s) and keys
 //	SIGNATURE_MAX_SKEW    default 5m
+//	CALLBACK_ALLOW_HTTP   "true" accepts http:// callback URLs (local runs only; https otherwise)
 //	VOD_ANSWER_BUDGET     default 4s  (VOD gives up after 5 s)
 //	IMS_ANSWER_BUDGET     default 2500ms (IMS gives up after 3 s)
 //	LIVE_ANSWER_BUDGET    default 4s
 //	STATE_CACHE_TTL       default 5m; STATE_CACHE_SIZE default 1024
 //	QUERY_TOKEN           liverecordquery only: bearer token callers must send
-//	QUERY_AUTH            liverecordquery only: "token" (default) or "function" (trust the HTTP trigger's authType function)
+//	QUERY_AUTH            liverecordquery only: "token" (default) or "function" (behind authType function; the token is still required)
 //	LIVE_DEDUP_WINDOW     liverecord only: a body received again within this time is a retry; default 5m, at most 1h
+//	GOMEMLIMIT            read by the Go runtime, not here: a soft heap limit below the instance memory (100MiB of 256 MB)
 //
 // OSS credentials come from the function role in FC (per invocation); when
 // run elsewhere, from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and the
@@ -133,6 +135,9 @@ func load(getenv Getenv, http bool) (*Config, error) {
 		bad("CALLBACK_AUTH", "want \"required\" or \"off\", got %q", a)
 	}
 	c.MaxSkew = dur("SIGNATURE_MAX_SKEW", 5*time.Minute)
+	// The senders sign the URL and a timestamp, not the body: over plain
+	// HTTP anyone on the path could replace the body of a signed request.
+	allowHTTP := strings.EqualFold(get("CALLBACK_ALLOW_HTTP"), "true")
 	for _, s := range []struct {
 		scheme signature.Scheme
 		env    string
@@ -146,14 +151,20 @@ func load(getenv Getenv, http bool) (*Config, error) {
 		// per-job overrides (UserData.MessageCallback.CallbackURL) that
 		// callbacks may be signed over.
 		urls := splitKeys(u)
-		good := len(urls) > 0
+		good, tls := len(urls) > 0, true
 		for _, one := range urls {
-			if pu, err := url.Parse(one); err != nil || pu.Host == "" {
+			pu, err := url.Parse(one)
+			if err != nil || pu.Host == "" {
 				good = false
+			} else if !strings.EqualFold(pu.Scheme, "https") {
+				tls = false
 			}
 		}
 		if !good {
 			bad(s.env+"_CALLBACK_URL", "required with %s_CALLBACK_KEYS: the callback URL exactly as configured in the console, then any per-upload override URLs, comma-separated; got %q", s.env, u)
+			continue
+		} else if !tls && !allowHTTP {
+			bad(s.env+"_CALLBACK_URL", "must be an https URL (the senders do not sign the body, so only TLS protects it), got %q; CALLBACK_ALLOW_HTTP=true allows http for local runs", u)
 			continue
 		}
 		c.Verifiers = append(c.Verifiers, &signature.Verifier{Scheme: s.scheme, CallbackURL: urls[0], OverrideURLs: urls[1:], Keys: keys, MaxSkew: c.MaxSkew})

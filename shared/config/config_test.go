@@ -53,12 +53,22 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{append(base, "CALLBACK_AUTH", "off", "STATE_PREFIX", "../x"), "STATE_PREFIX"},
 		{append(base, "CALLBACK_AUTH", "off", "LIVE_DEDUP_WINDOW", "2h"), "LIVE_DEDUP_WINDOW"},
 		{append(base, "CALLBACK_AUTH", "off", "QUERY_AUTH", "open"), "QUERY_AUTH: want"},
+		{append(base, "LIVE_CALLBACK_URL", "http://cb.example.com/live", "LIVE_CALLBACK_KEYS", "k"), "LIVE_CALLBACK_URL: must be an https URL"},
 	}
 	for _, tc := range tests {
 		_, err := Load(env(tc.env...))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !apierr.Is(err, apierr.InvalidConfig) {
 			t.Errorf("env %v: err = %v, want it to mention %q", tc.env, err, tc.want)
 		}
+	}
+}
+
+// TestPlainHTTPCallbackURLNeedsTheLocalFlag: http callback URLs are for
+// local runs, with CALLBACK_ALLOW_HTTP=true.
+func TestPlainHTTPCallbackURLNeedsTheLocalFlag(t *testing.T) {
+	c, err := Load(env(append(base, "CALLBACK_ALLOW_HTTP", "true", "VOD_CALLBACK_URL", "http://127.0.0.1:8080/media", "VOD_CALLBACK_KEYS", "k")...))
+	if err != nil || len(c.Verifiers) != 1 {
+		t.Fatalf("http URL with the flag: %v", err)
 	}
 }
 

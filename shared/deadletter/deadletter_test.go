@@ -18,3 +18,25 @@ func TestRedactEnvelope(t *testing.T) {
 		}
 	}
 }
+
+func TestParseKey(t *testing.T) {
+	for key, want := range map[string]Entry{
+		"p/deadletter/media/0123456789abcdef0123456789abcdef.v.MissingField.json":     {Known: true, Verified: true, Code: "MissingField"},
+		"p/deadletter/media/0123456789abcdef0123456789abcdef.u.MissingSignature.json": {Known: true, Code: "MissingSignature"},
+		"p/deadletter/media/0123456789abcdef0123456789abcdef.json":                    {}, // written before keys said more
+		"p/deadletter/media/0123456789abcdef0123456789abcdef.x.Bad-Code.json":         {},
+	} {
+		want.Key = key
+		if got := ParseKey(key); got != want {
+			t.Errorf("ParseKey(%s) = %+v, want %+v", key, got, want)
+		}
+	}
+}
+
+func TestTextual(t *testing.T) {
+	for b, want := range map[string]bool{"{\"a\":\"b\"}\n": true, "\x01": false, "\xff": false, "tab\there": true, "del\x7f": false} {
+		if textual([]byte(b)) != want {
+			t.Errorf("textual(%q) != %v", b, want)
+		}
+	}
+}

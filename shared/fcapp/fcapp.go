@@ -5,6 +5,7 @@
 package fcapp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,10 +49,11 @@ type Spec struct {
 	Core func(env *Env, a pipeline.Applier) pipeline.Handler
 	// Extend, when set, adds middlewares to the standard pipeline
 	//
-	//	Log, Recover, <outer...>, DeadLetter | Budget, Ready, Verify, <inner...> | core
+	//	Log, Recover, Budget, <outer...>, DeadLetter | Verify | Ready, <inner...> | core
 	//
 	// outer ones see every delivery and its final result (dead letter
-	// included); inner ones only deliveries that passed verification.
+	// included), within the answer budget; inner ones only deliveries that
+	// passed verification.
 	Extend func(env *Env) (outer, inner []pipeline.Middleware, err error)
 }
 
@@ -113,11 +115,14 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	}
 	dl := deadletter.New(b, cfg.Prefix, spec.Name)
 	app := &App{spec: spec, env: env, creds: creds, dl: dl}
-	outer := append(append([]pipeline.Middleware{pipeline.Log(logger, spec.Name, RequestID), pipeline.Recover()}, extraOuter...),
-		pipeline.DeadLetter(dl, RequestID))
-	inner := append([]pipeline.Middleware{pipeline.Budget(cfg.AnswerBudget), pipeline.Ready(app.checkReady), pipeline.Verify(set, cfg.AuthOff)},
-		extraInner...)
-	app.invoker = pipeline.NewInvoker(core, outer, inner)
+	// The answer budget is outermost but for logging, so that every HTTP
+	// delivery, its dead letter and notify record included, is answered
+	// within the sender's patience.
+	outer := append(append([]pipeline.Middleware{pipeline.Log(logger, spec.Name, RequestID), pipeline.Recover(), pipeline.Budget(cfg.AnswerBudget)},
+		extraOuter...), pipeline.DeadLetter(dl, RequestID, cfg.AuthOff))
+	gate := []pipeline.Middleware{pipeline.Verify(set, cfg.AuthOff)}
+	inner := append([]pipeline.Middleware{pipeline.Ready(app.checkReady)}, extraInner...)
+	app.invoker = pipeline.NewInvoker(core, outer, gate, inner)
 
 	schemes := []string{}
 	for _, v := range cfg.Verifiers {
@@ -243,22 +248,31 @@ type Control struct {
 	DryRun            bool   `json:"dryRun"`
 }
 
+// maxControl is the largest payload read as a Control: control payloads
+// are a few dozen bytes, callback payloads are left alone.
+const maxControl = 4 << 10
+
+// parseControl reads a Control payload: a JSON object (any white space
+// around it) whose only member is "mediastate", an object. Anything else
+// is not a control payload.
 func parseControl(payload []byte) (Control, bool) {
-	var env struct {
-		Mediastate *Control `json:"mediastate"`
-	}
-	if len(payload) == 0 || payload[0] != '{' || !strings.Contains(string(payload[:min(len(payload), 64)]), `"mediastate"`) {
+	if len(payload) > maxControl || !bytes.Contains(payload, []byte(`"mediastate"`)) || !json.Valid(payload) {
 		return Control{}, false
 	}
-	if err := json.Unmarshal(payload, &env); err != nil || env.Mediastate == nil {
+	var env map[string]json.RawMessage
+	if json.Unmarshal(payload, &env) != nil || len(env) != 1 || env["mediastate"] == nil {
 		return Control{}, false
 	}
-	return *env.Mediastate, true
+	var c Control
+	if json.Unmarshal(env["mediastate"], &c) != nil {
+		return Control{}, false
+	}
+	return c, true
 }
 
 func (a *App) control(ctx context.Context, c Control) (any, error) {
 	switch c.Action {
-	case "replay-dead-letters":
+	case ActionReplay:
 		rep, err := pipeline.Replay(ctx, a.invoker, a.dl, pipeline.ReplayOptions{IncludeUnverified: c.IncludeUnverified, Limit: c.Limit, DryRun: c.DryRun})
 		a.env.Logger.Info("replay", "function", a.spec.Name, "requestId", RequestID(ctx), "seen", rep.Seen, "replayed", rep.Replayed,
 			"kept", rep.Kept, "skipped", rep.Skipped)

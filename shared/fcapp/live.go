@@ -27,10 +27,11 @@ func NewLive(getenv config.Getenv, logger *slog.Logger) (*App, error) {
 // LiveSpec is the liverecord function: the standard pipeline with the
 // notify recorder (package live/notify) added,
 //
-//	Log, Recover, Recorder, DeadLetter | Budget, Ready, Verify, Claimer | decode + apply
+//	Log, Recover, Budget, Recorder, DeadLetter | Verify | Ready, Claimer | decode + apply
 //
-// so that every callback naming a Live domain is recorded with the answer
-// it got, refused ones included, and verified ones carry their occurrence
+// so that every trusted callback naming a Live domain is recorded with the
+// answer it got (failed ones included; unsigned ones never), and verified
+// ones carry their occurrence
 // (receive time) to the stream state. Its core applies Live events to
 // stream state (package live) and dead-letters VOD and IMS events with
 // WrongFamily.

@@ -41,14 +41,17 @@ func MainLiveQuery() {
 }
 
 // NewLiveQuery builds the query function. It needs the storage variables of
-// config.LoadStorage and one of:
+// config.LoadStorage and
 //
 //	QUERY_TOKEN=<secret>   callers must send "Authorization: Bearer <secret>"
-//	QUERY_AUTH=function    trust the HTTP trigger's authType function (FC
-//	                       checks the caller's signature before invoking)
+//	                       (or X-Mediastate-Query-Token: <secret>)
+//	QUERY_AUTH=function    behind an HTTP trigger with authType function:
+//	                       FC passes nothing verifiable of its check, so the
+//	                       token is still required, in X-Mediastate-Query-Token,
+//	                       and so is FC's ACS3-HMAC-SHA256 Authorization header
 //
-// With neither it still starts, but refuses every query with 403, so that a
-// forgotten setting never leaves the records open.
+// Without a token it still starts, but refuses every query with 403, so
+// that a forgotten setting never leaves the records open.
 func NewLiveQuery(getenv config.Getenv, logger *slog.Logger) (*LiveQuery, error) {
 	cfg, err := config.LoadStorage(getenv)
 	if err != nil {
@@ -67,9 +70,9 @@ func NewLiveQuery(getenv config.Getenv, logger *slog.Logger) (*LiveQuery, error)
 	q := &LiveQuery{env: &Env{Name: LiveQueryName, Config: cfg, Bucket: b, Logger: logger}, creds: creds,
 		handler: &describe.Handler{Records: records, Auth: auth, Logger: logger.With("function", LiveQueryName)}}
 	logger.Info("cold start", "function", LiveQueryName, "endpoint", cfg.Endpoint, "bucket", cfg.Bucket, "prefix", cfg.Prefix,
-		"tokenSet", auth.Token != "", "platformAuth", auth.Platform && auth.Token == "")
-	if auth.Token == "" && !auth.Platform {
-		logger.Warn("neither QUERY_TOKEN nor QUERY_AUTH=function is set: every query is refused with 403", "function", LiveQueryName)
+		"tokenSet", auth.Token != "", "platformAuth", auth.Platform)
+	if auth.Token == "" {
+		logger.Warn("QUERY_TOKEN is not set: every query is refused with 403 (QUERY_AUTH=function needs the token too)", "function", LiveQueryName)
 	}
 	return q, nil
 }

@@ -17,15 +17,18 @@ const BatchConcurrency = 8
 type Invoker struct {
 	handle Handler
 	reject Handler
+	unwrap Handler
 }
 
 type itemErrKey struct{}
 
 // NewInvoker builds the pipeline: outer middlewares (logging, panic
-// recovery, dead-lettering) apply to every delivery, including messages
-// that could not even be unwrapped; inner ones (answer budget, signature
-// verification) only to deliveries that reach core.
-func NewInvoker(core Handler, outer, inner []Middleware) *Invoker {
+// recovery, answer budget, dead-lettering) apply to every delivery,
+// including payloads that could not even be unwrapped; gate ones
+// (signature verification) to every message found in a payload, so that
+// a signed but unusable HTTP request counts as verified; inner ones
+// (readiness, ...) only to deliveries that reach core.
+func NewInvoker(core Handler, outer, gate, inner []Middleware) *Invoker {
 	reject := func(ctx context.Context, d *trigger.Delivery) *Result {
 		err, _ := ctx.Value(itemErrKey{}).(error)
 		if err == nil {
@@ -37,8 +40,9 @@ func NewInvoker(core Handler, outer, inner []Middleware) *Invoker {
 		return r
 	}
 	return &Invoker{
-		handle: Chain(core, append(append([]Middleware{}, outer...), inner...)...),
-		reject: Chain(reject, outer...),
+		handle: Chain(core, append(append(append([]Middleware{}, outer...), gate...), inner...)...),
+		reject: Chain(reject, append(append([]Middleware{}, outer...), gate...)...),
+		unwrap: Chain(reject, outer...),
 	}
 }
 
@@ -96,7 +100,13 @@ func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 	batch, err := trigger.Unwrap(payload)
 	if err != nil {
 		d := &trigger.Delivery{Body: payload}
-		r := iv.Reject(ctx, d, err)
+		if trigger.LooksHTTP(payload) {
+			// An unusable HTTP request: nobody vouched for it (its
+			// headers were not even read), so it is refused, not kept.
+			d.Kind = trigger.KindHTTP
+			return httpAnswer(d, iv.unwrap(context.WithValue(ctx, itemErrKey{}, err), d)), nil
+		}
+		r := iv.unwrap(context.WithValue(ctx, itemErrKey{}, err), d)
 		sum := Summary{Trigger: "invocation", Results: []ItemSummary{Summarize(d, r)}}
 		if r.Outcome == Retry {
 			return sum, fmt.Errorf("invocation payload could not be kept after %v: %w", err, r.Err)
@@ -148,10 +158,20 @@ func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 	return sum, nil
 }
 
+// TransientMessage is the whole message of a transient failure in an HTTP
+// answer: the details (object keys, the bucket, the cause) go to the log
+// only, never to an anonymous caller.
+const TransientMessage = "temporarily unable to process the callback; retry later"
+
 // httpAnswer answers an HTTP trigger delivery: the same summary a batch
-// item gets, as the JSON body of the status the outcome calls for.
+// item gets, as the JSON body of the status the outcome calls for; a
+// transient failure gets its code and TransientMessage.
 func httpAnswer(d *trigger.Delivery, r *Result) trigger.HTTPResponse {
-	resp := trigger.JSONResponse(r.StatusCode(), Summarize(d, r))
+	s := Summarize(d, r)
+	if r.Outcome == Retry {
+		s.Message = TransientMessage
+	}
+	resp := trigger.JSONResponse(r.StatusCode(), s)
 	if r.Outcome == Retry {
 		resp.Headers["Retry-After"] = "1"
 	}

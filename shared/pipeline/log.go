@@ -47,6 +47,9 @@ func Log(logger *slog.Logger, function string, requestID func(context.Context) s
 			if r.Foreign {
 				attrs = append(attrs, slog.Bool("foreignFamily", true))
 			}
+			if r.Outcome == Refused {
+				attrs = append(attrs, slog.Int64("refusedTotal", RefusedTotal()))
+			}
 			if r.DeadLetter != "" {
 				attrs = append(attrs, slog.String("deadLetter", r.DeadLetter))
 			}

@@ -28,6 +28,11 @@ const (
 	DeadLettered Outcome = "dead-lettered"
 	// Retry: a transient failure; the sender must deliver it again.
 	Retry Outcome = "retry"
+	// Refused: an HTTP delivery that failed permanently before anyone
+	// vouched for it (no valid signature): answered with its error, logged
+	// and counted, but nothing of it is stored, so that an anonymous caller
+	// cannot make us write (see DeadLetter).
+	Refused Outcome = "refused"
 )
 
 // Result is the outcome of one delivery, with what the log line reports.

@@ -15,6 +15,7 @@ import (
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
 	"mediastate/shared/deadletter"
+	"mediastate/shared/ossx"
 	"mediastate/shared/signature"
 	"mediastate/shared/statestore"
 	"mediastate/shared/trigger"
@@ -124,25 +125,41 @@ func TestDeadLetter(t *testing.T) {
 	defer cancel()
 
 	calls := 0
-	r := DeadLetter(dl, reqID)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
-	if r.Outcome != DeadLettered || r.DeadLetter != dl.Key("http", nil, d.Body) {
+	r := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
+	if r.Outcome != DeadLettered || r.DeadLetter != dl.Key("http", nil, d.Body, true, apierr.MissingField) {
 		t.Fatalf("result %+v", r)
 	}
 	l, err := dl.Get(ctx, r.DeadLetter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(l.Body) != body || l.Code != "MissingField" || l.Function != "media" || !l.Verified || l.RequestID != "req-1" ||
+	if string(l.Raw()) != body || l.Code != "MissingField" || l.Function != "media" || !l.Verified || l.RequestID != "req-1" ||
 		l.Headers.Get("X-Vod-Signature") != "[redacted]" || l.Headers.Get("X-Vod-Timestamp") == "" || l.Method != "POST" {
 		t.Fatalf("letter %+v", l)
 	}
 	// The same delivery again is kept once.
-	r2 := DeadLetter(dl, reqID)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(ctx, d)
+	r2 := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
 	if r2.DeadLetter != r.DeadLetter {
 		t.Fatalf("second letter %s != %s", r2.DeadLetter, r.DeadLetter)
 	}
+	// An unverified HTTP delivery is refused and counted, never kept,
+	// unless CALLBACK_AUTH=off trusts them all.
+	before := RefusedTotal()
+	du := httpDelivery(http.Header{})
+	du.Body = []byte(`{"unsigned":1}`)
+	ru := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: apierr.New(apierr.MissingSignature, "none")}))(ctx, du)
+	if ru.Outcome != Refused || ru.DeadLetter != "" || ru.StatusCode() != http.StatusUnauthorized || RefusedTotal() != before+1 {
+		t.Fatalf("unverified delivery: %+v (refused %d -> %d)", ru, before, RefusedTotal())
+	}
+	if _, err := dl.Find(ctx, "http", nil, du.Body); !errors.Is(err, ossx.ErrNotFound) {
+		t.Fatalf("a letter was kept for an unverified delivery: %v", err)
+	}
+	rt := DeadLetter(dl, reqID, true)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(ctx, du)
+	if rt.Outcome != DeadLettered || !strings.HasSuffix(rt.DeadLetter, ".u.MissingField.json") {
+		t.Fatalf("trusted unverified delivery: %+v", rt)
+	}
 	// Success passes untouched.
-	if r := DeadLetter(dl, reqID)(core(&calls, &Result{Outcome: Applied}))(ctx, d); r.DeadLetter != "" {
+	if r := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: Applied}))(ctx, d); r.DeadLetter != "" {
 		t.Fatal("an applied delivery was dead-lettered")
 	}
 	// When the letter cannot be written, the delivery must be retried, not lost.
@@ -152,7 +169,7 @@ func TestDeadLetter(t *testing.T) {
 	short, cancel2 := context.WithTimeout(ctx, time.Second)
 	defer cancel2()
 	d3 := &trigger.Delivery{Kind: trigger.KindBare, Body: []byte("{other}")}
-	r3 := DeadLetter(dl, reqID)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(short, d3)
+	r3 := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(short, d3)
 	if r3.Outcome != Retry || apierr.IsPermanent(r3.Err) || r3.StatusCode() != http.StatusServiceUnavailable {
 		t.Fatalf("letter write failed but result is %+v", r3)
 	}
@@ -196,7 +213,7 @@ func invoker(t *testing.T, outcome Outcome, err error) (*Invoker, *deadletter.St
 		}
 		return &Result{Outcome: outcome, Event: e}
 	}
-	return NewInvoker(c, []Middleware{Recover(), DeadLetter(dl, reqID)}, nil), dl
+	return NewInvoker(c, []Middleware{Recover(), DeadLetter(dl, reqID, false)}, nil, nil), dl
 }
 
 func TestInvokeHTTP(t *testing.T) {
@@ -211,7 +228,7 @@ func TestInvokeHTTP(t *testing.T) {
 	iv, _ = invoker(t, "", apierr.Transient(apierr.StorageUnavailable, errors.New("dial: refused"), "state of m-1"))
 	out, err = iv.Invoke(context.Background(), ev)
 	resp = out.(trigger.HTTPResponse)
-	if err != nil || resp.StatusCode != 503 || resp.Headers["Retry-After"] != "1" || strings.Contains(resp.Body, "refused") {
+	if err != nil || resp.StatusCode != 503 || resp.Headers["Retry-After"] != "1" || strings.Contains(resp.Body, "dial") || !strings.Contains(resp.Body, TransientMessage) {
 		t.Fatalf("transient answer %+v %v (the cause must not leak)", resp, err)
 	}
 }
@@ -276,5 +293,50 @@ func TestReady(t *testing.T) {
 	r = Ready(func(context.Context) error { return nil })(core(&calls, &Result{Outcome: Applied}))(context.Background(), httpDelivery(nil))
 	if calls != 1 || r.Outcome != Applied {
 		t.Fatalf("ready: calls=%d %+v", calls, r)
+	}
+}
+
+// TestFutureEventTime: an event whose time lies more than MaxFuture ahead
+// is refused with EventTimeInFuture and never reaches the applier.
+func TestFutureEventTime(t *testing.T) {
+	applied := 0
+	a := applierFunc(func(context.Context, *trigger.Delivery, *callback.Event) (statestore.Result, error) {
+		applied++
+		return statestore.Result{Written: true}, nil
+	})
+	h := Apply(a)
+	at := func(ts time.Time) *trigger.Delivery {
+		return &trigger.Delivery{Kind: trigger.KindBare, Body: []byte(`{"EventType":"ProduceMediaComplete","EventTime":"` +
+			ts.UTC().Format(time.RFC3339) + `","Status":"success","MediaId":"m-1","ProjectId":"p"}`)}
+	}
+	if r := h(context.Background(), at(time.Now().Add(MaxFuture-time.Minute))); r.Outcome != Applied {
+		t.Fatalf("an event within the bound: %+v", r)
+	}
+	r := h(context.Background(), at(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)))
+	if r.Outcome != DeadLettered || apierr.CodeOf(r.Err) != apierr.EventTimeInFuture || applied != 1 {
+		t.Fatalf("an event from 9999: %+v (applied %d)", r, applied)
+	}
+}
+
+type applierFunc func(context.Context, *trigger.Delivery, *callback.Event) (statestore.Result, error)
+
+func (f applierFunc) Apply(ctx context.Context, d *trigger.Delivery, e *callback.Event) (statestore.Result, error) {
+	return f(ctx, d, e)
+}
+
+// TestInvokeOversizedHTTP: an HTTP event over the limit is answered 413
+// before anything of it is parsed, and refused (nothing kept).
+func TestInvokeOversizedHTTP(t *testing.T) {
+	iv, dl := invoker(t, Applied, nil)
+	ev, _ := json.Marshal(map[string]any{"version": "v1", "rawPath": "/media", "body": strings.Repeat("\x01", trigger.MaxHTTPPayloadSize/6+1),
+		"headers": map[string]string{}, "requestContext": map[string]any{"requestId": "r1", "http": map[string]any{"method": "POST"}}})
+	out, err := iv.Invoke(context.Background(), ev)
+	resp, ok := out.(trigger.HTTPResponse)
+	if err != nil || !ok || resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(resp.Body, `"outcome":"refused"`) {
+		t.Fatalf("answer %+v %v", out, err)
+	}
+	n := 0
+	if err := dl.Each(context.Background(), func(string) error { n++; return nil }); err != nil || n != 0 {
+		t.Fatalf("%d letters kept for a refused request (%v)", n, err)
 	}
 }

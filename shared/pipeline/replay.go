@@ -22,13 +22,33 @@ type ReplayOptions struct {
 	DryRun bool
 }
 
-// ReplayReport says what Replay did, letter by letter.
+// ReplayReport says what Replay did, letter by letter (the first
+// MaxReportedLetters letters; the counts cover all).
 type ReplayReport struct {
 	Seen     int              `json:"seen"`
 	Replayed int              `json:"replayed"`
 	Kept     int              `json:"kept"`
 	Skipped  int              `json:"skipped"`
 	Letters  []ReplayedLetter `json:"letters"`
+	// Unlisted counts the letters left out of Letters.
+	Unlisted int `json:"unlisted,omitempty"`
+}
+
+// MaxReportedLetters bounds the letters a report lists, so that a replay
+// over many letters answers in bounded memory.
+const MaxReportedLetters = 1000
+
+// MaxLetterSize is the largest letter Replay reads. Letters are written
+// far smaller (deadletter.MaxBody and a little metadata); a larger one is
+// from an older version and is skipped, to be read by hand.
+const MaxLetterSize = 1 << 20
+
+func (rep *ReplayReport) add(l ReplayedLetter) {
+	if len(rep.Letters) >= MaxReportedLetters {
+		rep.Unlisted++
+		return
+	}
+	rep.Letters = append(rep.Letters, l)
 }
 
 // ReplayedLetter is one letter's fate.
@@ -46,29 +66,56 @@ type ReplayedLetter struct {
 // kept as it is; a transient failure stops the replay with an error, and
 // the letters not yet replayed stay. Replaying is idempotent: events carry
 // content ids, so an event applied twice changes nothing.
+//
+// What decides whether a letter is read (verified or not, its code, its
+// size) comes from the listing: unverified letters are skipped and a dry
+// run reports without reading any letter whose key says it all, and
+// letters are read one at a time.
 func Replay(ctx context.Context, iv *Invoker, dl *deadletter.Store, o ReplayOptions) (ReplayReport, error) {
 	var rep ReplayReport
 	errStop := fmt.Errorf("limit reached")
-	err := dl.Each(ctx, func(key string) error {
+	const unverified = "signature was not verified; replay with includeUnverified after checking it"
+	err := dl.EachEntry(ctx, func(e deadletter.Entry) error {
+		key := e.Key
 		if o.Limit > 0 && rep.Seen >= o.Limit {
 			return errStop
 		}
 		rep.Seen++
+		if e.Known && !e.Verified && !o.IncludeUnverified {
+			rep.Skipped++
+			rep.add(ReplayedLetter{Key: key, Action: "skipped", Code: e.Code, Message: unverified})
+			return nil
+		}
+		if e.Size > MaxLetterSize {
+			rep.Skipped++
+			rep.add(ReplayedLetter{Key: key, Action: "skipped", Code: e.Code,
+				Message: fmt.Sprintf("letter is %d bytes, more than replay reads (%d); read it by hand", e.Size, MaxLetterSize)})
+			return nil
+		}
+		if e.Known && o.DryRun {
+			rep.add(ReplayedLetter{Key: key, Action: "would-replay", Code: e.Code})
+			return nil
+		}
 		l, err := dl.Get(ctx, key)
 		if err != nil {
 			return err
 		}
 		if !l.Verified && !o.IncludeUnverified {
 			rep.Skipped++
-			rep.Letters = append(rep.Letters, ReplayedLetter{Key: key, Action: "skipped", Code: l.Code,
-				Message: "signature was not verified; replay with includeUnverified after checking it"})
+			rep.add(ReplayedLetter{Key: key, Action: "skipped", Code: l.Code, Message: unverified})
 			return nil
 		}
 		if o.DryRun {
-			rep.Letters = append(rep.Letters, ReplayedLetter{Key: key, Action: "would-replay", Code: l.Code})
+			rep.add(ReplayedLetter{Key: key, Action: "would-replay", Code: l.Code})
 			return nil
 		}
-		rctx := Verified(ctx)
+		if l.Truncated {
+			rep.Kept++
+			rep.add(ReplayedLetter{Key: key, Action: "kept", Code: l.Code,
+				Message: fmt.Sprintf("the body was %d bytes and only an excerpt was kept: it cannot be replayed", l.BodySize)})
+			return nil
+		}
+		rctx := replaying(Verified(ctx), key)
 		results, err := replayOne(rctx, iv, l)
 		if err != nil {
 			return err
@@ -102,7 +149,7 @@ func Replay(ctx context.Context, iv *Invoker, dl *deadletter.Store, o ReplayOpti
 			rep.Replayed++
 			rl.Action = "replayed"
 		}
-		rep.Letters = append(rep.Letters, rl)
+		rep.add(rl)
 		return nil
 	})
 	if err == errStop {
@@ -117,7 +164,7 @@ func replayOne(ctx context.Context, iv *Invoker, l *deadletter.Letter) ([]*Resul
 	if l.Trigger != "invocation" {
 		return []*Result{iv.Handle(ctx, l.Delivery())}, nil
 	}
-	batch, err := trigger.Unwrap(l.Body)
+	batch, err := trigger.Unwrap(l.Raw())
 	if err != nil {
 		return []*Result{Fail(err, nil)}, nil
 	}

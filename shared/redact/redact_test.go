@@ -2,6 +2,7 @@ package redact
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -13,12 +14,22 @@ func TestHeaders(t *testing.T) {
 	}
 	h.Set("X-Vod-Timestamp", "1519375990")
 	h.Set("Content-Type", "application/json")
+	h.Set("Api-Key", "k")
+	h.Set("X-Auth-Key", "k")
+	h.Set("X-Oss-Access-Key-Id", "k")
+	h.Set("X-Padding", strings.Repeat("x", 1000))
+	h.Set("User-Agent", strings.Repeat("u", 1000))
 	out := Headers(h)
+	want := map[string]string{"Authorization": Redacted, "X-Vod-Signature": Redacted, "X-Ice-Signature": Redacted,
+		"Ali-Live-Signature": Redacted, "X-Vod-Timestamp": "1519375990", "Content-Type": "application/json",
+		"User-Agent": strings.Repeat("u", MaxValue)}
 	for k, v := range out {
-		secret := k != "X-Vod-Timestamp" && k != "Content-Type"
-		if secret != (v[0] == Redacted) {
-			t.Errorf("%s = %q (secret=%v)", k, v[0], secret)
+		if len(v) != 1 || v[0] != want[k] {
+			t.Errorf("%s = %q, want %q (headers off the allow-list are dropped)", k, v, want[k])
 		}
+	}
+	if len(out) != len(want) {
+		t.Errorf("kept %d headers, want %d: %v", len(out), len(want), out)
 	}
 	if h.Get("Authorization") != "secret-value" {
 		t.Fatal("Headers modified its input")

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
+	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
 	"mediastate/test/schemacheck"
 )
@@ -187,5 +189,97 @@ func TestApplyDoesNotModifyInput(t *testing.T) {
 			t.Fatalf("event %d modified the input state", i)
 		}
 		m = next
+	}
+}
+
+// TestOrderIndependenceWithCaseVariantKeys extends TestOrderIndependence to
+// bodies: callbacks whose keys come in any letter case and member order,
+// some with two keys the decoder matches alike ("Status" and "status").
+// Every body is either refused (DuplicateKey) in every member order, or
+// has one eventId and one decoded meaning in every member order; and the
+// state of the accepted set does not depend on arrival order.
+func TestOrderIndependenceWithCaseVariantKeys(t *testing.T) {
+	type member struct{ k, v string }
+	cases := func(r *rand.Rand, k string) string {
+		switch r.IntN(3) {
+		case 0:
+			return strings.ToLower(k)
+		case 1:
+			return strings.ToUpper(k)
+		}
+		return k
+	}
+	body := func(ms []member, order []int) []byte {
+		var b strings.Builder
+		b.WriteByte('{')
+		for n, i := range order {
+			if n > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%q:%q", ms[i].k, ms[i].v)
+		}
+		b.WriteByte('}')
+		return []byte(b.String())
+	}
+	refused, applied := 0, 0
+	for seed := uint64(0); seed < 200; seed++ {
+		r := rand.New(rand.NewPCG(seed, 13))
+		var accepted []*callback.Event
+		for i := 0; i < 1+r.IntN(8); i++ {
+			ms := []member{
+				{cases(r, "EventType"), []string{"FileUploadComplete", "CreateAuditComplete", "SnapshotComplete"}[r.IntN(3)]},
+				{cases(r, "EventTime"), fmt.Sprintf("2024-04-10T01:37:%02dZ", r.IntN(4))},
+				{cases(r, "VideoId"), "m1"},
+				{cases(r, "Status"), []string{"success", "fail"}[r.IntN(2)]},
+				{"n", fmt.Sprint(i)},
+			}
+			if r.IntN(3) == 0 { // a second Status the decoder cannot tell apart
+				k := "status"
+				if ms[3].k == "status" {
+					k = "STATUS"
+				}
+				ms = append(ms, member{k, []string{"success", "fail"}[r.IntN(2)]})
+			}
+			var first *callback.Event
+			var firstErr error
+			for p := 0; p < 4; p++ {
+				e, err := callback.Decode(body(ms, r.Perm(len(ms))))
+				if p == 0 {
+					first, firstErr = e, err
+					continue
+				}
+				if (err == nil) != (firstErr == nil) || (err != nil && apierr.CodeOf(err) != apierr.CodeOf(firstErr)) {
+					t.Fatalf("seed %d: member order changes the verdict: %v vs %v", seed, err, firstErr)
+				}
+				if err == nil && (e.EventID != first.EventID || e.Status[0] != first.Status[0] || e.Type != first.Type) {
+					t.Fatalf("seed %d: one body, two meanings: %+v vs %+v", seed, e, first)
+				}
+			}
+			if firstErr != nil {
+				if apierr.CodeOf(firstErr) != apierr.DuplicateKey {
+					t.Fatalf("seed %d: %v", seed, firstErr)
+				}
+				refused++
+				continue
+			}
+			accepted = append(accepted, first)
+		}
+		if len(accepted) == 0 {
+			continue
+		}
+		applied += len(accepted)
+		want := foldAll(t, accepted)
+		for p := 0; p < 4; p++ {
+			seq := make([]*callback.Event, 0, len(accepted))
+			for _, i := range r.Perm(len(accepted)) {
+				seq = append(seq, accepted[i])
+			}
+			if got := foldAll(t, seq); !bytes.Equal(got, want) {
+				t.Fatalf("seed %d: state differs by arrival order\n got: %s\nwant: %s", seed, got, want)
+			}
+		}
+	}
+	if refused == 0 || applied == 0 {
+		t.Fatalf("the generator made %d refused and %d accepted bodies; want some of each", refused, applied)
 	}
 }

@@ -56,7 +56,12 @@ func unwrapHTTP(t []byte, top map[string]json.RawMessage) (*Batch, error) {
 		}
 	}
 	var body string
-	if raw := trimJSONSpace(top["body"]); len(raw) > 0 && string(raw) != "null" {
+	raw := trimJSONSpace(top["body"])
+	// A JSON string decodes to at most its own length, and at least a
+	// sixth of it (\u00XX per byte); base64 to three quarters. Refuse by
+	// the raw length first, so that no oversized body is ever copied.
+	tooLarge := len(raw) > 6*MaxHTTPBodySize+2
+	if len(raw) > 0 && string(raw) != "null" && !tooLarge {
 		if uerr := json.Unmarshal(raw, &body); uerr != nil {
 			return nil, httpEnvelopeErr(fieldErr(apierr.MalformedJSON, "body",
 				"is a JSON %s; expected the request body as a string", jsonType(raw)))
@@ -89,6 +94,10 @@ func unwrapHTTP(t []byte, top map[string]json.RawMessage) (*Batch, error) {
 	where := fmt.Sprintf("HTTP trigger request (%s %q, requestId %q)", req.Method, req.RawPath, req.RequestID)
 	one := func(it Item) (*Batch, error) { return &Batch{Kind: KindHTTP, Items: []Item{it}}, nil }
 
+	if tooLarge {
+		return one(Item{Delivery: d, Err: fieldErr(apierr.PayloadTooLarge, "body",
+			"is %d bytes as JSON; expected a body of at most %d bytes", len(raw), MaxHTTPBodySize)})
+	}
 	b := []byte(body)
 	if isBase64 {
 		dec, derr := decodeBase64(b)
@@ -108,6 +117,10 @@ func unwrapHTTP(t []byte, top map[string]json.RawMessage) (*Batch, error) {
 			"is empty; expected a callback body in the request body")))
 	}
 	d.Body = b
+	if len(b) > MaxHTTPBodySize {
+		return one(Item{Delivery: d, Err: fieldErr(apierr.PayloadTooLarge, "body",
+			"is %d bytes; expected at most %d bytes", len(b), MaxHTTPBodySize)})
+	}
 	return one(Item{Delivery: d})
 }
 

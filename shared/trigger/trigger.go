@@ -22,6 +22,7 @@
 package trigger
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"mediastate/shared/apierr"
+	"mediastate/shared/callback"
 )
 
 // Kind names the envelope a delivery arrived in.
@@ -60,6 +62,28 @@ const (
 // MNS message to 64 KB; PLATFORM.md section 2, and the FC page
 // https://www.alibabacloud.com/help/doc-detail/2527064.html).
 const MaxPayloadSize = 32 << 20
+
+// MaxHTTPBodySize is the largest HTTP request body a function accepts,
+// in bytes (callback.MaxBodySize: an MNS message, how the same callbacks
+// travel by queue, is at most 64 KB, and real callbacks are a few KB).
+// A larger body is refused with PayloadTooLarge (HTTP 413).
+const MaxHTTPBodySize = callback.MaxBodySize
+
+// MaxHTTPPayloadSize is the largest FC HTTP trigger event Unwrap parses:
+// a body of MaxHTTPBodySize JSON-escaped at its worst (six bytes per
+// control character), base64 or not, plus headers. A larger HTTP event is
+// refused with PayloadTooLarge before any of it is parsed or copied.
+const MaxHTTPPayloadSize = 1 << 20
+
+// LooksHTTP reports, without parsing or copying, whether a payload is an
+// FC HTTP trigger event: what looks like a JSON object ({...}) that names
+// requestContext. Only FC can invoke with another shape (anonymous callers
+// reach us through the HTTP trigger only), so a false positive costs
+// nothing.
+func LooksHTTP(payload []byte) bool {
+	t := trimJSONSpace(payload)
+	return len(t) > 1 && t[0] == '{' && t[len(t)-1] == '}' && bytes.Contains(t, []byte(`"requestContext"`))
+}
 
 // MaxBatchItems is the largest number of elements Unwrap accepts in a JSON
 // array payload. It is the largest batch size an EventBridge trigger can be
@@ -210,6 +234,10 @@ func Unwrap(payload []byte) (*Batch, error) {
 		return nil, apierr.New(apierr.PayloadTooLarge,
 			"invocation payload is %d bytes; expected at most %d bytes (the FC synchronous invocation limit)",
 			len(payload), MaxPayloadSize)
+	}
+	if len(payload) > MaxHTTPPayloadSize && LooksHTTP(payload) {
+		return nil, apierr.New(apierr.PayloadTooLarge,
+			"HTTP request is %d bytes with its headers; expected a body of at most %d bytes", len(payload), MaxHTTPBodySize)
 	}
 	t := trimJSONSpace(payload)
 	if len(t) == 0 {

@@ -833,8 +833,9 @@ func configVariables(t testing.TB) map[string]bool {
 		t.Fatalf("%s: no \"Variables\" paragraph in the package comment", path)
 	}
 	// The block is the tab-indented lines after "Variables"; every
-	// upper-case name with an underscore in it is a variable.
-	name := regexp.MustCompile(`\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b`)
+	// upper-case name with an underscore in it is a variable, and so is
+	// GOMEMLIMIT (read by the Go runtime).
+	name := regexp.MustCompile(`\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b|\bGOMEMLIMIT\b`)
 	known := map[string]bool{}
 	inBlock := false
 	for _, l := range lines[start:] {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -839,7 +840,10 @@ func checkNoState(t *testing.T, s *localstack.Stack, id string) {
 func letter(t *testing.T, s *localstack.Stack, fn, kind string, body []byte) (*deadletter.Letter, []byte) {
 	t.Helper()
 	dl := deadletter.New(s.Client, s.Prefix, fn)
-	key := dl.Key(kind, nil, body)
+	key, err := dl.Find(ctxT(t), kind, nil, body)
+	if err != nil {
+		t.Fatalf("dead letter of %s (%s, %d bytes): %v", fn, kind, len(body), err)
+	}
 	raw, _, err := s.Client.GetObject(ctxT(t), key)
 	if err != nil {
 		t.Fatalf("dead letter %s of %s (%s, %d bytes): %v", key, fn, kind, len(body), err)
@@ -851,14 +855,22 @@ func letter(t *testing.T, s *localstack.Stack, fn, kind string, body []byte) (*d
 	if l.Version != 1 || l.Function != fn || l.Trigger != kind {
 		t.Fatalf("dead letter %s: version %d function %q trigger %q; want 1, %q, %q", key, l.Version, l.Function, l.Trigger, fn, kind)
 	}
-	if l.EnvelopeRedacted {
+	if l.Truncated {
+		// Over the body limit: an excerpt, the size and the SHA-256.
+		sum := sha256.Sum256(body)
+		if l.BodySize != len(body) || l.BodySHA256 != hex.EncodeToString(sum[:]) || !bytes.HasPrefix(body, l.Raw()) ||
+			len(l.Raw()) != deadletter.ExcerptSize {
+			t.Fatalf("dead letter %s: truncated body of %d bytes (size %d, sha %s) is not an excerpt of the %d bytes delivered",
+				key, len(l.Raw()), l.BodySize, l.BodySHA256, len(body))
+		}
+	} else if l.EnvelopeRedacted {
 		// An HTTP trigger envelope whose secret headers were replaced: the
 		// same envelope but for those.
-		if !sameEnvelopeButSecrets(t, l.Body, body) {
-			t.Fatalf("dead letter %s: redacted envelope\n%s\nis not the delivered one\n%s", key, l.Body, body)
+		if !sameEnvelopeButSecrets(t, l.Raw(), body) {
+			t.Fatalf("dead letter %s: redacted envelope\n%s\nis not the delivered one\n%s", key, l.Raw(), body)
 		}
-	} else if !bytes.Equal(l.Body, body) {
-		t.Fatalf("dead letter %s: body of %d bytes is not the %d bytes delivered", key, len(l.Body), len(body))
+	} else if !bytes.Equal(l.Raw(), body) {
+		t.Fatalf("dead letter %s: body of %d bytes is not the %d bytes delivered", key, len(l.Raw()), len(body))
 	}
 	if l.ReceivedAt.IsZero() || time.Since(l.ReceivedAt) > 10*time.Minute {
 		t.Fatalf("dead letter %s: receivedAt %v", key, l.ReceivedAt)
@@ -899,8 +911,8 @@ func sameEnvelopeButSecrets(t *testing.T, got, sent []byte) bool {
 // noLetter asserts that fn kept no dead letter for a delivery.
 func noLetter(t *testing.T, s *localstack.Stack, fn, kind string, body []byte) {
 	t.Helper()
-	key := deadletter.New(s.Client, s.Prefix, fn).Key(kind, nil, body)
-	if _, _, err := s.Client.GetObject(ctxT(t), key); !errors.Is(err, ossx.ErrNotFound) {
+	key, err := deadletter.New(s.Client, s.Prefix, fn).Find(ctxT(t), kind, nil, body)
+	if !errors.Is(err, ossx.ErrNotFound) {
 		t.Fatalf("dead letter %s: %v, want none", key, err)
 	}
 }

@@ -47,13 +47,13 @@ func TestDeliveryLogLines(t *testing.T) {
 	}
 	add(r, want{"transcode", "http", []pipeline.Outcome{pipeline.Applied}})
 
-	// A forged signature: dead-lettered, and its value never logged.
+	// A forged signature: refused (nothing stored), and its value never logged.
 	forged := signedHeaders(stk, "transcode", signature.IMS, "guessed-key")
 	r = mustPostHTTP(t, stk, "transcode", append(body, ' '), forged)
 	if r.Status != http.StatusUnauthorized {
 		t.Fatalf("forged delivery: %d %s", r.Status, r.Body)
 	}
-	add(r, want{"transcode", "http", []pipeline.Outcome{pipeline.DeadLettered}})
+	add(r, want{"transcode", "http", []pipeline.Outcome{pipeline.Refused}})
 
 	// A batch of three: applied, duplicate, dead-lettered.
 	id2 := newID()
@@ -118,6 +118,10 @@ func TestDeliveryLogLines(t *testing.T) {
 			case pipeline.Applied:
 				if n < 1 || ln["eventId"] == nil || ln["version"] == nil {
 					t.Errorf("applied delivery line without OSS requests, eventId or version: %v", ln)
+				}
+			case pipeline.Refused:
+				if ln["code"] == nil || ln["deadLetter"] != nil || ln["refusedTotal"] == nil || ln["level"] != "WARN" {
+					t.Errorf("refused delivery line without code, count or WARN level, or with a letter: %v", ln)
 				}
 			case pipeline.DeadLettered:
 				if ln["code"] == nil || ln["deadLetter"] == nil || ln["level"] != "WARN" {

@@ -153,7 +153,7 @@ func startInProcess(o EnvOptions) (*Env, error) {
 		vars := map[string]string{
 			"OSS_ENDPOINT": srv.URL(), "OSS_BUCKET": localstack.LocalBucket, "STATE_PREFIX": "mediastate/",
 			"OSS_ACCESS_KEY_ID": key.AccessKeyID, "OSS_ACCESS_KEY_SECRET": key.AccessKeySecret,
-			"VOD_CALLBACK_URL": base + "/" + fn, "VOD_CALLBACK_KEYS": localstack.LocalVODKey,
+			"CALLBACK_ALLOW_HTTP": "true", "VOD_CALLBACK_URL": base + "/" + fn, "VOD_CALLBACK_KEYS": localstack.LocalVODKey,
 			"IMS_CALLBACK_URL": base + "/" + fn, "IMS_CALLBACK_KEYS": localstack.LocalIMSKey,
 			"LIVE_CALLBACK_URL": base + "/" + fn, "LIVE_CALLBACK_KEYS": localstack.LocalLiveKey,
 		}

@@ -50,7 +50,7 @@ import (
 	"mediastate/test/ossserver"
 )
 
-var allScenarios = []string{"baseline", "lifecycle", "duplicates", "outoforder", "faults", "hotkey", "instance"}
+var allScenarios = []string{"baseline", "lifecycle", "duplicates", "outoforder", "faults", "hotkey", "instance", "hostile"}
 
 func main() { os.Exit(run(os.Args[1:])) }
 
@@ -309,6 +309,12 @@ func scenario(name string, cfg *Config, lifecycle PlanOptions, fx *Fixtures, rep
 			rep.Instance.BinarySizes = sizes
 			return SampleColdStarts(ctx, env, fx, "media", cfg.ColdSamples, cfg.Run, rep.Instance)
 		}
+	case "hostile":
+		sc.Title = "lifecycle with anonymous hostile requests mixed in (unsigned, empty, 1 MiB control characters, 10,000-deep, 5 MiB, Live poisoning), then each kind alone and two memory bursts on the media instance"
+		sc.Plan.Tag, sc.Hostile, sc.Unwarmed = "ho", true, []string{"liverecord"}
+		// As deployed (s.yaml, template.yml): the memory figures are the
+		// instance's.
+		sc.Env = []string{"GOMEMLIMIT=100MiB"}
 	default:
 		return sc, false
 	}

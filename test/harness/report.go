@@ -169,6 +169,24 @@ func (r *Report) Goals() []Goal {
 			fmt.Sprintf("%s peak (VmHWM) with up to %d invocations running at once in the one media instance", mb(rss), run),
 			status(rss <= 64<<20 && run >= 32)})
 	}
+	if ho := r.result("hostile"); ho != nil && ho.Hostile != nil {
+		h := ho.Hostile
+		mixed := 0
+		for _, n := range h.Mixed {
+			mixed += n
+		}
+		ok := ho.Check != nil && ho.Check.OK() && len(ho.Problems) == 0
+		gs = append(gs, Goal{"Hostile: what an anonymous request stores", "nothing; legitimate events still applied exactly once",
+			fmt.Sprintf("%d objects, %d bytes for %d hostile requests alone (%.1f bytes/request); %d victim Live records; %d hostile requests mixed into %d events, checks %s",
+				h.StoredObjects, h.StoredBytes, h.Alone, float64(h.StoredBytes)/float64(max(1, h.Alone)), h.VictimRecords, mixed, ho.Events, map[bool]string{true: "ok", false: "FAILED"}[ok]),
+			status(ok && h.StoredObjects == 0 && h.VictimRecords == 0)})
+		if h.RSSAtLimit > 0 {
+			gs = append(gs, Goal{"Hostile: media RSS, 32 concurrent worst-case requests at the size limit", "< 128 MB",
+				fmt.Sprintf("%s peak (VmHWM reset before the burst; up to %d invocations at once)", mb(h.RSSAtLimit), h.RunningAtLimit), status(h.RSSAtLimit < 128<<20)})
+			gs = append(gs, Goal{"Hostile: media RSS, 8 concurrent 5 MiB requests", "< 128 MB",
+				fmt.Sprintf("%s peak (VmHWM reset before the burst)", mb(h.RSSOver)), status(h.RSSOver < 128<<20)})
+		}
+	}
 	return gs
 }
 
@@ -265,6 +283,13 @@ func (r *Report) Markdown(w io.Writer) {
 		}
 		for _, k := range slices.Sorted(maps.Keys(s.Extra)) {
 			p("; %s: %s", k, s.Extra[k])
+		}
+		if h := s.Hostile; h != nil {
+			var parts []string
+			for _, k := range slices.Sorted(maps.Keys(h.Mixed)) {
+				parts = append(parts, fmt.Sprintf("%s %d", k, h.Mixed[k]))
+			}
+			p("; hostile requests mixed in: %s", strings.Join(parts, ", "))
 		}
 		p("\n")
 		for _, v := range s.Problems {

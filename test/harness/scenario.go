@@ -52,6 +52,14 @@ type Scenario struct {
 	Functions []string
 	// Before runs after the warm-up, before the measured sends.
 	Before func(ctx context.Context, env *Env) error
+	// Unwarmed are functions started besides Functions, without warm-up
+	// (they receive no lifecycle events).
+	Unwarmed []string
+	// Hostile mixes anonymous hostile requests into the sends, then
+	// measures them alone (see HostileReport).
+	Hostile bool
+	// Env is added to the functions' environment (-env overrides it).
+	Env []string
 }
 
 // ClassAgg aggregates deliveries of one kind: OSS requests they made.
@@ -127,6 +135,7 @@ type Result struct {
 	LogMissing               int
 	LogUnparsed              int
 	Check                    *CheckReport
+	Hostile                  *HostileReport
 	Problems                 []string // answer-level violations
 	Extra                    map[string]string
 }
@@ -163,8 +172,8 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 	if len(fns) == 0 {
 		fns = mediaFunctions
 	}
-	env, err := StartEnv(ctx, EnvOptions{Root: cfg.Root, Functions: fns, Instances: cfg.Instances, Timeout: cfg.Timeout,
-		InProcess: cfg.InProcess, ExtraEnv: cfg.ExtraEnv})
+	env, err := StartEnv(ctx, EnvOptions{Root: cfg.Root, Functions: append(slices.Clone(fns), sc.Unwarmed...), Instances: cfg.Instances, Timeout: cfg.Timeout,
+		InProcess: cfg.InProcess, ExtraEnv: append(slices.Clone(sc.Env), cfg.ExtraEnv...)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: start: %w", sc.Name, err)
 	}
@@ -188,7 +197,16 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 	env.Logs.Take()
 
 	meter := startCPU(env)
+	var stopHostile func() (map[string]int, []string)
+	if sc.Hostile {
+		stopHostile = startHostile(ctx, env, 4)
+	}
 	sent := Send(ctx, env, plan, SenderOptions{Senders: cfg.Senders, Attempts: cfg.Attempts, Scenario: sc.Plan.Tag, Keys: env.Keys, Seed: cfg.Seed})
+	var hostile *HostileReport
+	if stopHostile != nil {
+		hostile = &HostileReport{}
+		hostile.Mixed, hostile.Unexpected = stopHostile()
+	}
 	st := env.OSS.Stats()
 	cpuSelf, cpuFn := meter.stop()
 	if err := env.OSS.SetFaults(ossserver.Faults{}); err != nil {
@@ -237,6 +255,19 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 		return res, fmt.Errorf("%s: verify: %w", sc.Name, err)
 	}
 	res.Check = check
+	if hostile != nil {
+		res.Hostile = hostile
+		if err := hostileAfter(ctx, env, hostile); err != nil {
+			return res, fmt.Errorf("%s: hostile: %w", sc.Name, err)
+		}
+		for _, p := range append(slices.Clone(hostile.Unexpected), hostile.MemProblems...) {
+			res.Problems = append(res.Problems, "hostile: "+p)
+		}
+		if hostile.StoredObjects != 0 || hostile.VictimRecords != 0 {
+			res.Problems = append(res.Problems, fmt.Sprintf("hostile: %d requests stored %d objects (%d bytes); %d victim records",
+				hostile.Alone, hostile.StoredObjects, hostile.StoredBytes, hostile.VictimRecords))
+		}
+	}
 	return res, nil
 }
 
@@ -343,9 +374,9 @@ func analyze(res *Result, sent *SendResult, lines []LogLine) {
 		for i, it := range d.Items {
 			out := r.Final[i]
 			switch {
-			case it.Bad != nil && out.Outcome != "dead-lettered":
-				res.Problems = append(res.Problems, fmt.Sprintf("bad input %s (%s) answered %q (status %d), want dead-lettered",
-					it.Bad.Nonce, it.Bad.Kind, out.Outcome, out.Status))
+			case it.Bad != nil && out.Outcome != badOutcome(it.Bad):
+				res.Problems = append(res.Problems, fmt.Sprintf("bad input %s (%s) answered %q (status %d), want %s",
+					it.Bad.Nonce, it.Bad.Kind, out.Outcome, out.Status, badOutcome(it.Bad)))
 			case it.Bad != nil && d.HTTP && (out.Status < 400 || out.Status >= 500):
 				res.Problems = append(res.Problems, fmt.Sprintf("bad HTTP input %s (%s) answered status %d, want 4xx", it.Bad.Nonce, it.Bad.Kind, out.Status))
 			case it.Event != nil && out.Outcome != "applied" && out.Outcome != "duplicate":
@@ -423,6 +454,14 @@ func analyze(res *Result, sent *SendResult, lines []LogLine) {
 		n := len(res.Problems)
 		res.Problems = append(res.Problems[:25], fmt.Sprintf("... and %d more", n-25))
 	}
+}
+
+// badOutcome is the outcome a bad input must be answered with.
+func badOutcome(b *BadInput) string {
+	if b.Refused {
+		return "refused"
+	}
+	return "dead-lettered"
 }
 
 func lastN(s []string, n int) []string {

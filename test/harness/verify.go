@@ -293,7 +293,7 @@ func verifyDeadLetters(ctx context.Context, objs Objects, exp Expectation, rep *
 		}
 		matched := false
 		for i, b := range exp.Bad {
-			if !bytes.Contains(l.Body, []byte(b.Nonce)) {
+			if !bytes.Contains(l.Raw(), []byte(b.Nonce)) {
 				continue
 			}
 			matched = true
@@ -310,8 +310,8 @@ func verifyDeadLetters(ctx context.Context, objs Objects, exp Expectation, rep *
 		}
 	}
 	for i, b := range exp.Bad {
-		if found[i] != 1 {
-			rep.violate(mu, "bad input %s (%s, sent to %s) has %d dead letters, want exactly 1", b.Nonce, b.Kind, b.Fn, found[i])
+		if want := 1 - btoi(b.Refused); found[i] != want {
+			rep.violate(mu, "bad input %s (%s, sent to %s) has %d dead letters, want exactly %d", b.Nonce, b.Kind, b.Fn, found[i], want)
 		}
 		if b.MediaID != "" {
 			if ks, err := objs.Keys(ctx, exp.Prefix+"media/"+b.MediaID+"/"); err != nil {
@@ -322,4 +322,11 @@ func verifyDeadLetters(ctx context.Context, objs Objects, exp Expectation, rep *
 		}
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -218,7 +218,8 @@ func FamilyRouter(e *Event) string {
 // SingleRouter sends everything to one function.
 func SingleRouter(fn string) Router { return func(*Event) string { return fn } }
 
-// Bad input kinds: each must end up dead-lettered with its code.
+// Bad input kinds: each must end up dead-lettered with its code, but for
+// bad signatures, which are refused and leave nothing.
 const (
 	BadMalformedJSON = "malformed-json" // batch item whose body is not JSON
 	BadMissingField  = "missing-field"  // batch item without MediaId
@@ -240,6 +241,9 @@ type BadInput struct {
 	Body  []byte // the item body, or the whole payload for BadEnvelope
 	// MediaID is a MediaId the body mentions that must never get state.
 	MediaID string
+	// Refused is set for an HTTP delivery without a valid signature: it
+	// must be answered with Code as outcome refused and leave no letter.
+	Refused bool
 }
 
 func (f *Fixtures) badInput(kind, nonce, fn string, t time.Time) *BadInput {
@@ -260,7 +264,7 @@ func (f *Fixtures) badInput(kind, nonce, fn string, t time.Time) *BadInput {
 		b.Body = []byte(`{"requestContext": {"nonce": "` + nonce + `"}, "body": `)
 	case BadSignature:
 		b.Code = "SignatureMismatch"
-		b.MediaID = nonce
+		b.MediaID, b.Refused = nonce, true
 		b.Body = f.Body("ims-register-media-complete", nonce, t)
 	case BadInvalidID:
 		b.Code = "InvalidId"

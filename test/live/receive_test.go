@@ -117,9 +117,9 @@ func TestSignedHTTPCallbacks(t *testing.T) {
 }
 
 // TestForgedCallback: an unsigned copy of a genuine callback, sent just
-// before it, is recorded as failed on its own; the genuine callback gets
-// its own record (success) and occurrence (receive time), and the stream
-// state takes only the genuine one.
+// before it, is refused and never recorded (the query shows only what the
+// callers we trust sent); the genuine callback gets its record (success)
+// and occurrence (receive time), and the stream state takes only it.
 func TestForgedCallback(t *testing.T) {
 	domain := uniqueDomain("forged")
 	body := statusBody(domain, "s1", "record_paused")
@@ -139,7 +139,7 @@ func TestForgedCallback(t *testing.T) {
 		t.Fatalf("genuine: %d %s", genuine.status, genuine.body)
 	}
 	q := query(t, recent(domain, "StreamName", "s1", "AppName", "app1"), "")
-	if q.TotalNum != 3 {
+	if q.TotalNum != 2 {
 		t.Fatalf("records: %s", q.raw)
 	}
 	var ok, failed int
@@ -151,7 +151,7 @@ func TestForgedCallback(t *testing.T) {
 			failed++
 		}
 	}
-	if ok != 1 || failed != 1 {
+	if ok != 1 || failed != 0 {
 		t.Fatalf("records of the paused body: %d success, %d failed; %s", ok, failed, q.raw)
 	}
 	real := stored(t, domain, body)
@@ -170,8 +170,9 @@ func hasType(list []notify.Record, body, typ string) bool {
 	return false
 }
 
-// TestBadDeliveries: refused deliveries are answered with their error,
-// dead-lettered, and recorded as failed when they name a domain; VOD
+// TestBadDeliveries: deliveries without a valid signature are answered
+// with their error and neither kept nor recorded; signed ones that fail
+// are dead-lettered, and recorded as failed when they name a domain; VOD
 // events and bodies without a domain are dead-lettered only.
 func TestBadDeliveries(t *testing.T) {
 	domain := uniqueDomain("bad")
@@ -186,7 +187,7 @@ func TestBadDeliveries(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			found = found || (l.Trigger == kind && string(l.Body) == body)
+			found = found || (l.Trigger == kind && string(l.Raw()) == body)
 			return nil
 		})
 		if err != nil {
@@ -201,15 +202,15 @@ func TestBadDeliveries(t *testing.T) {
 		code       string
 		recorded   bool
 	}{
-		// refused before processing (signature): recorded under RefusedID
-		{"wrong key", statusBody(domain, "s1", "record_started"), func(b string) answer { return sendSigned(t, b, "not-the-key") }, 401, "SignatureMismatch", true},
+		// refused before processing (signature): neither kept nor recorded
+		{"wrong key", statusBody(domain, "s1", "record_started"), func(b string) answer { return sendSigned(t, b, "not-the-key") }, 401, "SignatureMismatch", false},
 		{"no signature", statusBody(domain, "s2", "record_started"), func(b string) answer {
 			return post(t, b, map[string]string{"Content-Type": "application/json"})
-		}, 401, "MissingSignature", true},
+		}, 401, "MissingSignature", false},
 		{"expired timestamp", statusBody(domain, "s3", "record_started"), func(b string) answer {
 			ts := time.Now().Add(-time.Hour).Unix()
 			return post(t, b, map[string]string{"ALI-LIVE-TIMESTAMP": fmt.Sprint(ts), "ALI-LIVE-SIGNATURE": liveSign(ts)})
-		}, 401, "RequestExpired", true},
+		}, 401, "RequestExpired", false},
 		{"no app", fmt.Sprintf(`{"domain":%q,"stream":"s4","event":"record_started"}`, domain), func(b string) answer { return sendSigned(t, b, "") }, 400, "MissingField", true},
 		{"bad stream name", fmt.Sprintf(`{"domain":%q,"app":"app1","stream":"s 5","event":"record_paused"}`, domain), func(b string) answer { return sendSigned(t, b, "") }, 400, "InvalidId", true},
 		{"file without stop_time", fmt.Sprintf(`{"domain":%q,"app":"app1","stream":"s6","uri":"x.m3u8"}`, domain), func(b string) answer { return sendSigned(t, b, "") }, 400, "MissingField", true},
@@ -224,20 +225,27 @@ func TestBadDeliveries(t *testing.T) {
 		a := c.send(c.body)
 		var got struct{ Outcome, Code, Message string }
 		json.Unmarshal(a.body, &got)
-		if a.status != c.status || got.Code != c.code || got.Outcome != "dead-lettered" {
-			t.Errorf("%s: %d %s, want %d %s", c.name, a.status, a.body, c.status, c.code)
+		unsigned := strings.Contains(c.code, "Signature") || c.code == "RequestExpired"
+		want := "dead-lettered"
+		if unsigned {
+			want = "refused"
+		}
+		if a.status != c.status || got.Code != c.code || got.Outcome != want {
+			t.Errorf("%s: %d %s, want %d %s %s", c.name, a.status, a.body, c.status, want, c.code)
 			continue
 		}
-		if !hasLetter("http", c.body) {
-			t.Errorf("%s: no dead letter", c.name)
+		if hasLetter("http", c.body) == unsigned {
+			t.Errorf("%s: dead letter kept %v, want %v", c.name, !unsigned, unsigned)
 		}
 		id, idErr := callback.Identity([]byte(c.body))
 		if !c.recorded {
 			if idErr != nil {
 				continue // not JSON: nothing can name a record
 			}
-			if st, err := records.Get(ctx, domain, id, 1); err == nil {
-				t.Errorf("%s: recorded %+v", c.name, st.Record)
+			for _, rid := range []string{id, notify.RefusedID(id)} {
+				if st, err := records.Get(ctx, domain, rid, 1); err == nil {
+					t.Errorf("%s: recorded %+v", c.name, st.Record)
+				}
 			}
 			continue
 		}
@@ -258,7 +266,7 @@ func TestBadDeliveries(t *testing.T) {
 	// The failed records are found with Status=failed, with the malformed
 	// names as received; none is a success.
 	q := query(t, recent(domain, "Status", "failed"), "")
-	if q.status != 200 || q.TotalNum != 6 {
+	if q.status != 200 || q.TotalNum != 3 {
 		t.Fatalf("failed records: %d %s", q.status, q.raw)
 	}
 	if q := query(t, recent(domain, "Status", "success"), ""); q.TotalNum != 0 {

@@ -257,7 +257,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		bin := bins[fn]
 		env := []string{
 			"OSS_ENDPOINT=" + s.OSSEndpoint, "OSS_BUCKET=" + s.Bucket, "STATE_PREFIX=" + s.Prefix,
-			"VOD_CALLBACK_URL=" + s.URL + "/" + fn, "VOD_CALLBACK_KEYS=" + LocalVODKey,
+			"CALLBACK_ALLOW_HTTP=true", "VOD_CALLBACK_URL=" + s.URL + "/" + fn, "VOD_CALLBACK_KEYS=" + LocalVODKey,
 			"IMS_CALLBACK_URL=" + s.URL + "/" + fn, "IMS_CALLBACK_KEYS=" + LocalIMSKey,
 			"LIVE_CALLBACK_URL=" + s.URL + "/" + fn, "LIVE_CALLBACK_KEYS=" + LocalLiveKey,
 			"QUERY_TOKEN=" + s.QueryToken,

@@ -78,15 +78,32 @@ const (
 
 // Auth says who may query.
 type Auth struct {
-	// Token, when set, must be presented as "Authorization: Bearer <Token>".
+	// Token must be presented as "Authorization: Bearer <Token>" or in the
+	// TokenHeader header. Without it every query is refused: the function
+	// fails closed.
 	Token string
-	// Platform trusts the FC HTTP trigger's own authentication (authType
-	// function: FC verifies the caller's signature before invoking, and the
-	// Authorization header then carries that signature, not a token). It is
-	// used only when Token is empty. With neither, every query is refused:
-	// the function fails closed.
+	// Platform is set behind an HTTP trigger with authType function. FC
+	// checks the caller's ACS3-HMAC-SHA256 signature at its gateway and
+	// passes nothing our code can verify (the signature is over the
+	// caller's AccessKey secret, which we do not have), so the token is
+	// required all the same, in TokenHeader since Authorization then
+	// carries FC's signature, and so is an Authorization header of that
+	// scheme: a request without it cannot have passed FC's check.
 	Platform bool
 }
+
+// TokenHeader carries the query token when Authorization is taken by FC's
+// own signature (authType function).
+const TokenHeader = "X-Mediastate-Query-Token"
+
+// MaxAnswerSize bounds the JSON of an answer, in bytes: records beyond it
+// have NotifyContent and NotifyHeader cut to CutTo bytes (each record is
+// capped when written, see notify.Record.Capped; this bounds a page of
+// PageSize of them).
+const (
+	MaxAnswerSize = 4 << 20
+	CutTo         = 256
+)
 
 // Handler answers the queries.
 type Handler struct {
@@ -194,28 +211,52 @@ func (h *Handler) serve(ctx context.Context, req *trigger.HTTPRequest, headers h
 		return nil, p, &Error{Status: http.StatusServiceUnavailable, Code: CodeServiceUnavailable,
 			Detail: "the records could not be read, please try again later"}
 	}
-	list := page.Records
-	if list == nil {
-		list = []notify.Record{}
-	}
+	list := fitAnswer(page.Records, MaxAnswerSize)
 	return &Response{CallbackList: list, Code: 0, Msg: "ok", PageNum: p.PageNumber, PageSize: p.PageSize, RequestId: rid,
 		TotalNum: page.Total, TotalPage: (page.Total + p.PageSize - 1) / p.PageSize}, p, nil
 }
 
-// authorize checks the bearer token in constant time (over SHA-256 digests,
-// so that not even the token's length is revealed).
+// fitAnswer returns the records of a page, cutting NotifyContent and
+// NotifyHeader of those past max bytes of JSON to CutTo bytes, so that an
+// answer stays within max (plus CutTo-sized records) whatever was stored.
+func fitAnswer(recs []notify.Record, max int) []notify.Record {
+	out := make([]notify.Record, 0, len(recs))
+	total := 0
+	for _, r := range recs {
+		r = r.Capped() // records written before the caps
+		b, _ := json.Marshal(r)
+		if total+len(b) > max {
+			r.NotifyContent, r.NotifyHeader = notify.Cut(r.NotifyContent, CutTo), notify.Cut(r.NotifyHeader, CutTo)
+			b, _ = json.Marshal(r)
+		}
+		total += len(b)
+		out = append(out, r)
+	}
+	return out
+}
+
+// authorize checks the token in constant time (over SHA-256 digests, so
+// that not even the token's length is revealed), and with Platform the
+// evidence of FC's own check.
 func (h *Handler) authorize(headers http.Header) *Error {
 	if h.Auth.Token == "" {
-		if h.Auth.Platform {
-			return nil
-		}
 		return &Error{Status: http.StatusForbidden, Code: CodeForbidden,
-			Detail: "queries are refused: no QUERY_TOKEN is configured (set QUERY_AUTH=function only behind an HTTP trigger with authType function)"}
+			Detail: "queries are refused: no QUERY_TOKEN is configured"}
 	}
 	authz := strings.TrimSpace(headers.Get("Authorization"))
 	scheme, token, ok := strings.Cut(authz, " ")
-	if authz == "" || !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Detail: "an Authorization: Bearer <token> header is required"}
+	if h.Auth.Platform {
+		if !strings.HasPrefix(authz, "ACS3-HMAC-SHA256 ") {
+			return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+				Detail: "no FC signature (Authorization: ACS3-HMAC-SHA256 ...): QUERY_AUTH=function needs an HTTP trigger with authType function"}
+		}
+		token, ok = headers.Get(TokenHeader), true
+	} else if t := headers.Get(TokenHeader); t != "" && authz == "" {
+		scheme, token, ok = "Bearer", t, true
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") && !h.Auth.Platform || strings.TrimSpace(token) == "" {
+		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+			Detail: "a token is required: Authorization: Bearer <token>, or " + TokenHeader + ": <token>"}
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	want := sha256.Sum256([]byte(h.Auth.Token))
@@ -285,7 +326,9 @@ func scalar(raw json.RawMessage) (string, bool) {
 // current time for the 7-day limit.
 func Parse(vals map[string]string, now time.Time) (*Params, *Error) {
 	get := func(k string) string { return strings.TrimSpace(vals[k]) }
-	p := &Params{Domain: get("DomainName"), App: get("AppName"), Stream: get("StreamName"), Status: get("Status")}
+	// Domain names are case-insensitive: records are kept under the
+	// lower-case name.
+	p := &Params{Domain: strings.ToLower(get("DomainName")), App: get("AppName"), Stream: get("StreamName"), Status: get("Status")}
 	for _, name := range []string{"DomainName", "StartTime", "EndTime"} {
 		if get(name) == "" {
 			return nil, paramErr(CodeMissingParams, "%s is missing", name)

@@ -122,12 +122,26 @@ func TestAuthorize(t *testing.T) {
 	if e := (&Handler{}).authorize(http.Header{"Authorization": {"Bearer x"}}); e == nil || e.Status != 403 {
 		t.Errorf("no token configured: %v, want 403", e)
 	}
-	if e := (&Handler{Auth: Auth{Platform: true}}).authorize(http.Header{}); e != nil {
-		t.Errorf("platform auth: %v", e)
-	}
-	// A token, when set, is required even with platform auth.
-	if e := (&Handler{Auth: Auth{Token: "t", Platform: true}}).authorize(http.Header{}); e == nil || e.Status != 401 {
-		t.Errorf("token and platform: %v", e)
+	// QUERY_AUTH=function fails closed: FC passes nothing verifiable, so
+	// the token is required too, in TokenHeader, next to FC's signature.
+	fcSig := "ACS3-HMAC-SHA256 Credential=ak,SignedHeaders=host,Signature=abc"
+	for _, c := range []struct {
+		name   string
+		auth   Auth
+		h      http.Header
+		status int
+	}{
+		{"platform without token configured", Auth{Platform: true}, http.Header{"Authorization": {fcSig}}, 403},
+		{"platform, no FC signature", Auth{Token: "t", Platform: true}, http.Header{TokenHeader: {"t"}}, 401},
+		{"platform, no token", Auth{Token: "t", Platform: true}, http.Header{"Authorization": {fcSig}}, 401},
+		{"platform, wrong token", Auth{Token: "t", Platform: true}, http.Header{"Authorization": {fcSig}, TokenHeader: {"u"}}, 403},
+		{"platform, both", Auth{Token: "t", Platform: true}, http.Header{"Authorization": {fcSig}, TokenHeader: {"t"}}, 0},
+		{"token header without platform", Auth{Token: "t"}, http.Header{TokenHeader: {"t"}}, 0},
+	} {
+		e := (&Handler{Auth: c.auth}).authorize(c.h)
+		if (c.status == 0) != (e == nil) || (e != nil && e.Status != c.status) {
+			t.Errorf("%s: %v, want %d", c.name, e, c.status)
+		}
 	}
 }
 

@@ -10,10 +10,12 @@
 // when that occurrence was first received less than the dedup window ago,
 // so the same callback delivered twice, by HTTP retries, MNS redelivery or
 // both, makes one record. The record of an occurrence is written once,
-// create-only: the first outcome recorded is kept. Deliveries refused
-// before processing (a bad or missing signature) have their occurrences
-// under RefusedID(eventId) instead, so that a forged request cannot take
-// over a genuine callback's record or receive time (see Recorder).
+// create-only: the first outcome recorded is kept. Deliveries without a
+// valid signature are not recorded at all; trusted deliveries that failed
+// before processing (an unusable envelope or body) have their occurrences
+// under RefusedID(eventId) instead, so that they cannot take over a
+// processed callback's record or receive time (see Recorder). Free-text
+// fields are capped (Record.Capped).
 //
 // Deliveries answered with 503 (a transient failure: the sender must
 // retry) are not recorded; the attempt that is finally processed or
@@ -51,8 +53,45 @@
 package notify
 
 import (
+	"fmt"
 	"time"
+	"unicode/utf8"
 )
+
+// The caps on a record's fields, in bytes. A Live recording callback is a
+// few hundred bytes and its headers about as much; what is longer is cut
+// (and says so), so that a record, and a page of PageSize records, stays
+// small whatever was sent.
+const (
+	MaxNotifyContent  = 8 << 10
+	MaxNotifyHeader   = 2 << 10
+	MaxNotifyResponse = 1 << 10
+	MaxDescription    = 1 << 10
+)
+
+// Capped returns r with its free-text fields cut to their caps.
+func (r Record) Capped() Record {
+	r.NotifyContent = Cut(r.NotifyContent, MaxNotifyContent)
+	r.NotifyHeader = Cut(r.NotifyHeader, MaxNotifyHeader)
+	r.NotifyResponse = Cut(r.NotifyResponse, MaxNotifyResponse)
+	r.Description = Cut(r.Description, MaxDescription)
+	return r
+}
+
+// Cut returns s when it is at most n bytes; otherwise its start, cut at a
+// character boundary, and a note of the size it had, n bytes at most in
+// all.
+func Cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	note := fmt.Sprintf("...[truncated: %d bytes]", len(s))
+	end := max(n-len(note), 0)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + note
+}
 
 // The NotifyResult values.
 const (

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
@@ -17,23 +18,24 @@ import (
 // Recorder records every delivery of the liverecord function whose body
 // names a valid Live domain. It is two pipeline middlewares:
 //
-//	Log, Recover, Middleware, DeadLetter | Budget, Ready, Verify, Claimer | decode + apply
+//	Log, Recover, Budget, Middleware, DeadLetter | Verify | Ready, Claimer | decode + apply
 //
 // Middleware sits outside the dead-letter middleware, so that it sees the
-// final outcome, and outside signature verification, so that refused
-// deliveries are recorded too; after the delivery is handled it writes the
-// record with the answer. Claimer sits after verification: it claims the
+// final outcome; after the delivery is handled it writes the record with
+// the answer. A delivery without a valid signature (outcome
+// pipeline.Refused) is never recorded: the query shows only what the
+// callers we trust sent. Claimer sits after verification: it claims the
 // delivery's occurrence (Store.Claim: a queue redelivery joins its first
 // delivery's) and sets it on the delivery (trigger.Delivery.Occurrence)
 // for the stream state, the record and a dead letter; a replayed letter
 // brings its occurrence along and is not claimed again.
 //
-// A delivery refused before it reached Claimer (a bad or missing
-// signature, an unusable envelope) gets its occurrence in a namespace of
-// its own (RefusedID), so that an unauthenticated request can never take
-// over the occurrence of a genuine callback with the same body: neither its
-// record (the first recorded outcome wins) nor its receive time (which
-// orders status events).
+// A trusted delivery that failed before it reached Claimer (a signed
+// request or an MNS message whose envelope or body was unusable) gets its
+// occurrence in a namespace of its own (RefusedID), so that it can never
+// take over the occurrence of a processed callback with the same body:
+// neither its record (the first recorded outcome wins) nor its receive
+// time (which orders status events).
 //
 // A failure to claim or to record turns the delivery into a Retry (503, or
 // the batch is redelivered): the record is never silently missing for a
@@ -70,7 +72,10 @@ func (rc *Recorder) Middleware() pipeline.Middleware {
 			}
 			sl := &slot{target: tg, eventID: eventID}
 			r := next(context.WithValue(ctx, slotKey{}, sl), d)
-			if r.Outcome == pipeline.Retry {
+			if r.Outcome == pipeline.Retry || r.Outcome == pipeline.Refused {
+				// Refused: an HTTP callback nobody vouched for (no valid
+				// signature). It never enters the records: the query shows
+				// only what the callers we trust sent.
 				return r
 			}
 			var occ live.Occurrence
@@ -127,7 +132,7 @@ func (rc *Recorder) record(d *trigger.Delivery, r *pipeline.Result, tg Target) R
 		rec.NotifyResult = ResultFailed
 		rec.Description = string(apierr.CodeOf(r.Err)) + ": " + apierr.MessageOf(r.Err)
 	}
-	return rec
+	return rec.Capped()
 }
 
 // Target is what a Live callback body says it is about, read leniently so
@@ -161,7 +166,7 @@ func Extract(body []byte) (Target, bool) {
 	if json.Unmarshal(body, &f) != nil || f.EventType != nil {
 		return Target{}, false
 	}
-	tg := Target{Domain: text(f.Domain), App: text(f.App), Stream: text(f.Stream), Type: text(f.Event)}
+	tg := Target{Domain: strings.ToLower(text(f.Domain)), App: text(f.App), Stream: text(f.Stream), Type: text(f.Event)}
 	if callback.ValidateID("domain", tg.Domain) != nil {
 		return Target{}, false
 	}

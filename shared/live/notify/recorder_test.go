@@ -3,14 +3,17 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
 	"mediastate/shared/live"
+	"mediastate/shared/ossx"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/statestore"
 	"mediastate/shared/trigger"
@@ -37,6 +40,7 @@ func TestExtract(t *testing.T) {
 		{`{"domain":"d.com"`, false, Target{}},
 		{`["d.com"]`, false, Target{}},
 		{`{"domain":"d.com","pad":"` + strings.Repeat("x", callback.MaxBodySize) + `"}`, false, Target{}},
+		{`{"domain":"D.Example.COM","app":"A","stream":"S"}`, true, Target{"d.example.com", "A", "S", ""}}, // domains are case-insensitive
 	}
 	for _, c := range cases {
 		got, ok := Extract([]byte(c.body))
@@ -263,5 +267,47 @@ func TestRecorderStorageFailures(t *testing.T) {
 	var resp map[string]any
 	if err := json.Unmarshal([]byte(page.Records[0].NotifyResponse), &resp); err != nil || resp["outcome"] != "applied" {
 		t.Fatalf("NotifyResponse %q", page.Records[0].NotifyResponse)
+	}
+}
+
+// TestRecordCaps: every free-text field of a record is cut to its cap, at
+// a character boundary, saying how long it was.
+func TestRecordCaps(t *testing.T) {
+	long := strings.Repeat("é", MaxNotifyContent) // 2 bytes each
+	r := Record{NotifyContent: long, NotifyHeader: long, NotifyResponse: long, Description: long, AppName: "a"}.Capped()
+	for name, c := range map[string]struct {
+		got string
+		max int
+	}{"NotifyContent": {r.NotifyContent, MaxNotifyContent}, "NotifyHeader": {r.NotifyHeader, MaxNotifyHeader},
+		"NotifyResponse": {r.NotifyResponse, MaxNotifyResponse}, "Description": {r.Description, MaxDescription}} {
+		if len(c.got) > c.max || !utf8.ValidString(c.got) || !strings.HasSuffix(c.got, fmt.Sprintf("[truncated: %d bytes]", len(long))) {
+			t.Errorf("%s: %d bytes (cap %d): %.40q", name, len(c.got), c.max, c.got[max(len(c.got)-40, 0):])
+		}
+	}
+	if r.AppName != "a" || Cut("short", 10) != "short" {
+		t.Error("short fields changed")
+	}
+}
+
+// TestRecorderSkipsRefused: a delivery without a valid signature (outcome
+// Refused) leaves no claim and no record, whatever it names.
+func TestRecorderSkipsRefused(t *testing.T) {
+	env := osstest.Start(t)
+	s := newStore(t, env, Options{})
+	rc := &Recorder{Store: s}
+	core := &fakeCore{r: func(*trigger.Delivery) *pipeline.Result { t.Fatal("core reached"); return nil }}
+	refusing := func(next pipeline.Handler) pipeline.Handler {
+		return func(ctx context.Context, d *trigger.Delivery) *pipeline.Result {
+			return &pipeline.Result{Outcome: pipeline.Refused, Err: apierr.New(apierr.MissingSignature, "none")}
+		}
+	}
+	h := pipeline.Chain(core.handle, rc.Middleware(), refusing, rc.Claimer())
+	r := h(context.Background(), &trigger.Delivery{Kind: trigger.KindHTTP, Body: []byte(statusJSON)})
+	if r.Outcome != pipeline.Refused {
+		t.Fatalf("outcome %s", r.Outcome)
+	}
+	page, err := env.Bucket(t).List(context.Background(), ossx.ListOptions{Prefix: "p/"})
+	if err != nil || len(page.Objects) != 0 {
+		t.Fatalf("a refused delivery wrote %+v (%v)", page.Objects, err)
 	}
 }

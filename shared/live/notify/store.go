@@ -408,7 +408,8 @@ func (s *Store) fetch(ctx context.Context, domain string, entries []entry) ([]Re
 			case err != nil:
 				errs[i] = err
 			default:
-				out[i] = &st.Record
+				rec := st.Record.Capped() // bounded whatever an older version stored
+				out[i] = &rec
 			}
 		}()
 	}
