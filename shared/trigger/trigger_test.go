@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"mediastate/shared/apierr"
+	tt "mediastate/shared/trigger/triggertest"
 )
 
 // wantItem is what one delivered item must be. Exactly one of body, text,
@@ -391,7 +392,7 @@ func TestHTTPEnvelopeErrors(t *testing.T) {
 }
 
 func TestMessageBodyDecoding(t *testing.T) {
-	enc := func(s string) string { return b64([]byte(s)) }
+	enc := func(s string) string { return tt.B64([]byte(s)) }
 	quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
 	tests := []struct {
 		name  string
@@ -569,7 +570,7 @@ func TestBareBodies(t *testing.T) {
 		{"Live status event", `{"domain":"d","app":"a","stream":"s","event":"record_paused"}`, `{"domain":"d","app":"a","stream":"s","event":"record_paused"}`},
 		{"surrounding whitespace kept", "\n {\"EventType\":\"X\"} \n", "\n {\"EventType\":\"X\"} \n"},
 		{"JSON string holding a body", `"{\"EventType\":\"X\"}"`, `{"EventType":"X"}`},
-		{"base64 with surrounding space", "  " + b64([]byte(`{"EventType":"X"}`)) + "\r\n", `{"EventType":"X"}`},
+		{"base64 with surrounding space", "  " + tt.B64([]byte(`{"EventType":"X"}`)) + "\r\n", `{"EventType":"X"}`},
 	}
 	for _, tc := range ok {
 		t.Run(tc.name, func(t *testing.T) {
@@ -590,7 +591,7 @@ func TestBareBodies(t *testing.T) {
 		{"boolean", `true`, apierr.UnsupportedEnvelope},
 		{"trailing garbage", `{"EventType":"X"} x`, apierr.MalformedJSON},
 		{"bad JSON string", `"abc`, apierr.MalformedJSON},
-		{"base64 without padding", b64([]byte(`{"EventType":"X"}`))[:23], apierr.MalformedJSON},
+		{"base64 without padding", tt.B64([]byte(`{"EventType":"X"}`))[:23], apierr.MalformedJSON},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
