@@ -15,7 +15,7 @@ import (
 	"mediastate/shared/ossx"
 	"mediastate/shared/signature"
 	"mediastate/shared/trigger"
-	"mediastate/test/localstack"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/ossserver"
 )
 
@@ -80,9 +80,16 @@ func hostilePayload(env *Env, fn, kind string, n int, now time.Time) []byte {
 }
 
 // rawHTTPEvent builds the FC HTTP trigger event of a request to fn with
-// body and headers h.
+// body and headers h, from a hostile client.
 func rawHTTPEvent(env *Env, fn string, body []byte, h http.Header, reqID string, now time.Time) []byte {
-	r, err := http.NewRequest(http.MethodPost, env.Keys.URL(fn), bytes.NewReader(body))
+	return httpEvent(env.Keys.URL(fn), body, h, "198.51.100.66:40000", reqID, now)
+}
+
+// httpEvent builds the FC HTTP trigger event of a POST of body to url with
+// headers h (and Content-Type application/json unless h sets it) from the
+// client address remote.
+func httpEvent(url string, body []byte, h http.Header, remote, reqID string, now time.Time) []byte {
+	r, err := http.NewRequest(http.MethodPost, url, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -90,12 +97,8 @@ func rawHTTPEvent(env *Env, fn string, body []byte, h http.Header, reqID string,
 	for k, vs := range h {
 		r.Header[k] = vs
 	}
-	r.RemoteAddr = "198.51.100.66:40000"
-	ev, err := localstack.HTTPEvent(r, body, reqID, now)
-	if err != nil {
-		panic(err)
-	}
-	return ev
+	r.RemoteAddr = remote
+	return tt.JSON(tt.HTTPEventOf(r, body, reqID, now))
 }
 
 // hostileFn is the function a kind is sent to.
@@ -262,9 +265,7 @@ func hostileAfter(ctx context.Context, env *Env, rep *HostileReport) error {
 		}
 		now := time.Now()
 		url := env.Keys.URL("media")
-		h := http.Header{}
-		h.Set(signature.VOD.TimestampHeader, fmt.Sprint(now.Unix()))
-		h.Set(signature.VOD.SignatureHeader, signature.VOD.Sign(url, now.Unix(), env.Keys.VOD))
+		h := tt.SignedHeaders(signature.VOD, url, env.Keys.VOD, now)
 		return rawHTTPEvent(env, "media", body, h, fmt.Sprintf("mem-limit-%d", i), now)
 	}
 	payloads := make([][]byte, 32)
