@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -181,16 +180,7 @@ func TestBadInputs(t *testing.T) {
 		expectInvocationDeadLetter(t, "media", []byte("this is %% not base64 "+newID()), apierr.MalformedJSON)
 
 		// An HTTP trigger event flagged base64 whose body is not.
-		ev, err := json.Marshal(map[string]any{
-			"version": "v1", "rawPath": "/media", "body": "%%%not-base64%%%" + newID(), "isBase64Encoded": true,
-			"headers": map[string]string{"Content-Type": "application/json"}, "queryParameters": map[string]string{},
-			"requestContext": map[string]any{"accountId": "1234567890", "domainName": "127.0.0.1", "domainPrefix": "127",
-				"http":      map[string]string{"method": "POST", "path": "/media", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "e2e"},
-				"requestId": "e2e-" + randHex(8), "time": "01/Jun/2024:08:00:00 +0000", "timeEpoch": strconv.FormatInt(time.Now().UnixMilli(), 10)},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ev := tt.JSON(tt.ExampleHTTPEvent("%%%not-base64%%%"+newID(), true, map[string]string{"Content-Type": "application/json"}, "e2e-"+randHex(8)))
 		r := mustInvoke(t, stk, "media", ev)
 		var ans struct {
 			StatusCode int    `json:"statusCode"`
@@ -266,10 +256,8 @@ func TestBadInputs(t *testing.T) {
 		expectHTTPRefused(t, "media", body, h, http.StatusUnauthorized, apierr.SignatureMismatch)
 
 		// Signed ten minutes ago.
-		ts := time.Now().Add(-10 * time.Minute).Unix()
-		sig := signature.VOD.Sign(stk.URL+"/upload", ts, localstack.LocalVODKey)
-		rememberSecret(sig)
-		h = http.Header{"X-Vod-Timestamp": {strconv.FormatInt(ts, 10)}, "X-Vod-Signature": {sig}}
+		h = tt.SignedHeaders(signature.VOD, stk.URL+"/upload", localstack.LocalVODKey, time.Now().Add(-10*time.Minute))
+		rememberSecret(h.Get(signature.VOD.SignatureHeader))
 		body = append(vodUpload(id), '\n')
 		expectHTTPRefused(t, "upload", body, h, http.StatusUnauthorized, apierr.RequestExpired)
 		checkNoState(t, stk, id)

@@ -99,13 +99,26 @@ func do(t testing.TB, req *http.Request) answer {
 	return a
 }
 
-// signedReq is a Live callback signed with key (the local key when "").
+// signedReq is a Live callback signed now with key (the local key when "").
 func signedReq(body, key string) *http.Request {
+	return signedAs(signature.Live, body, key, time.Now())
+}
+
+// signedAs is a callback to liverecord signed by scheme at the time at with
+// key (the scheme's local key when "").
+func signedAs(scheme signature.Scheme, body, key string, at time.Time) *http.Request {
 	if key == "" {
-		key = localstack.LocalLiveKey
+		switch scheme.Name {
+		case signature.VOD.Name:
+			key = localstack.LocalVODKey
+		case signature.IMS.Name:
+			key = localstack.LocalIMSKey
+		default:
+			key = localstack.LocalLiveKey
+		}
 	}
 	req, _ := http.NewRequest(http.MethodPost, callbackURL(), strings.NewReader(body))
-	req.Header = tt.SignedHeaders(signature.Live, callbackURL(), key, time.Now())
+	req.Header = tt.SignedHeaders(scheme, callbackURL(), key, at)
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	return req
 }
@@ -302,14 +315,6 @@ func orderKey(st *notify.Stored) string {
 
 func sortStored(sts []*notify.Stored) {
 	slices.SortFunc(sts, func(a, b *notify.Stored) int { return strings.Compare(orderKey(a), orderKey(b)) })
-}
-
-func liveSign(ts int64) string {
-	return signature.Live.Sign(callbackURL(), ts, localstack.LocalLiveKey)
-}
-
-func vodSign(ts int64) string {
-	return signature.VOD.Sign(callbackURL(), ts, localstack.LocalVODKey)
 }
 
 func decodeEvent(t testing.TB, body string) *callback.Event {
