@@ -170,7 +170,7 @@ func TestDeadLetterReplay(t *testing.T) {
 	}
 
 	// The replay is logged, with the control invocation's counts.
-	lb.waitFor(t, defaultLogWait, "the replay log lines", func(out string) bool {
+	waitLog(t, lb, defaultLogWait, "the replay log lines", func(out string) bool {
 		n := 0
 		for _, m := range jsonLines(out) {
 			if m["msg"] == "replay" && m["function"] == "upload" {

@@ -133,7 +133,7 @@ func TestColdStartTransientFailure(t *testing.T) {
 		t.Errorf("answer %+v, want outcome retry", b)
 	}
 	if r.RequestID != "" && len(deliveryLines(lb.String(), r.RequestID)) == 0 {
-		lb.waitFor(t, defaultLogWait, "a delivery line for the failed HTTP delivery", func(out string) bool {
+		waitLog(t, lb, defaultLogWait, "a delivery line for the failed HTTP delivery", func(out string) bool {
 			return len(deliveryLines(out, r.RequestID)) > 0 || strings.Contains(out, `"msg":"not ready"`)
 		})
 		if len(deliveryLines(lb.String(), r.RequestID)) == 0 {

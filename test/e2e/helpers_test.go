@@ -31,63 +31,28 @@ import (
 	"mediastate/shared/state"
 	"mediastate/shared/statestore"
 	tt "mediastate/shared/trigger/triggertest"
+	"mediastate/test/fcemu"
 	"mediastate/test/localstack"
 	"mediastate/test/schemacheck"
 )
 
 // ---------------------------------------------------------------- logs
 
-// logBuffer collects the functions' output. It is safe for concurrent use
-// (several functions write to it) and lets a test wait, without sleeping,
-// until a line it expects has been copied out of a function's stdout.
-type logBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{})} }
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n, err := l.buf.Write(p)
-	close(l.changed)
-	l.changed = make(chan struct{})
-	return n, err
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// waitFor blocks until cond holds for the output so far, or fails the test
-// after timeout. It wakes up on every write.
-func (l *logBuffer) waitFor(t *testing.T, timeout time.Duration, what string, cond func(out string) bool) string {
+// waitLog blocks until cond holds for the functions' output so far, or
+// fails the test after timeout.
+func waitLog(t *testing.T, lb *fcemu.LogBuffer, timeout time.Duration, what string, cond func(out string) bool) string {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		l.mu.Lock()
-		out, ch := l.buf.String(), l.changed
-		l.mu.Unlock()
-		if cond(out) {
-			return out
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s in the functions' output", timeout, what)
-			return ""
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := lb.WaitFor(ctx, cond)
+	if err != nil {
+		t.Fatalf("timed out after %v waiting for %s in the functions' output", timeout, what)
 	}
+	return out
 }
 
 // leaks lists the secrets that occur in the output.
-func (l *logBuffer) leaks(secrets []string) []string {
-	out := l.String()
+func leaks(out string, secrets []string) []string {
 	var found []string
 	for _, s := range secrets {
 		if s != "" && strings.Contains(out, s) {

@@ -74,7 +74,7 @@ func TestDeliveryLogLines(t *testing.T) {
 	rForeign := mustInvoke(t, stk, "transcode", vodUpload(newID()))
 	add(rForeign, want{"transcode", "bare", []pipeline.Outcome{pipeline.Applied}})
 
-	out := logs.waitFor(t, defaultLogWait, "a delivery line for every request", func(out string) bool {
+	out := waitLog(t, logs, defaultLogWait, "a delivery line for every request", func(out string) bool {
 		for _, c := range cases {
 			if len(deliveryLines(out, c.requestID)) < len(c.want.outcomes) {
 				return false
