@@ -147,22 +147,7 @@ type Stack struct {
 }
 
 // FindRoot returns the directory holding go.mod, from dir upwards.
-func FindRoot(dir string) (string, error) {
-	d, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no go.mod above %s", dir)
-		}
-		d = parent
-	}
-}
+func FindRoot(dir string) (string, error) { return fcemu.ModuleRoot(dir) }
 
 // FunctionNames lists the function directories under root/functions.
 func FunctionNames(root string) ([]string, error) {
