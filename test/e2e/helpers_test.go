@@ -496,12 +496,7 @@ func bareShape(name string, base64Body bool) shape {
 // httpEvent returns an FC 3.0 HTTP trigger event of a POST of body to fn
 // with headers h, the body base64-encoded when b64body is set.
 func httpEvent(s *localstack.Stack, fn string, body []byte, h http.Header, b64body bool) []byte {
-	r, err := http.NewRequest(http.MethodPost, s.URL+"/"+fn, nil)
-	if err != nil {
-		panic(err)
-	}
-	r.Header, r.RemoteAddr = h, "127.0.0.1:40000"
-	ev := tt.HTTPEventOf(r, body, "e2e-"+randHex(8), time.Now())
+	ev := tt.PostEvent(s.URL+"/"+fn, body, h, "127.0.0.1:40000", "e2e-"+randHex(8), time.Now())
 	if b64body {
 		ev.Body, ev.IsBase64Encoded = tt.B64(body), true
 	}

@@ -80,25 +80,14 @@ func hostilePayload(env *Env, fn, kind string, n int, now time.Time) []byte {
 }
 
 // rawHTTPEvent builds the FC HTTP trigger event of a request to fn with
-// body and headers h, from a hostile client.
+// body and headers h (and Content-Type application/json unless h sets it),
+// from a hostile client.
 func rawHTTPEvent(env *Env, fn string, body []byte, h http.Header, reqID string, now time.Time) []byte {
-	return httpEvent(env.Keys.URL(fn), body, h, "198.51.100.66:40000", reqID, now)
-}
-
-// httpEvent builds the FC HTTP trigger event of a POST of body to url with
-// headers h (and Content-Type application/json unless h sets it) from the
-// client address remote.
-func httpEvent(url string, body []byte, h http.Header, remote, reqID string, now time.Time) []byte {
-	r, err := http.NewRequest(http.MethodPost, url, nil)
-	if err != nil {
-		panic(err)
-	}
-	r.Header.Set("Content-Type", "application/json")
+	hh := http.Header{"Content-Type": {"application/json"}}
 	for k, vs := range h {
-		r.Header[k] = vs
+		hh[k] = vs
 	}
-	r.RemoteAddr = remote
-	return tt.JSON(tt.HTTPEventOf(r, body, reqID, now))
+	return tt.JSON(tt.PostEvent(env.Keys.URL(fn), body, hh, "198.51.100.66:40000", reqID, now))
 }
 
 // hostileFn is the function a kind is sent to.

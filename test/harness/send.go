@@ -265,5 +265,5 @@ func httpPayload(d *Delivery, k Keys, reqID string, now time.Time) []byte {
 	}
 	h := tt.SignedHeaders(scheme, url, key, now)
 	h.Set("User-Agent", "mediastate-harness")
-	return httpEvent(url, itemBody(it), h, "203.0.113.7:41000", reqID, now)
+	return tt.JSON(tt.PostEvent(url, itemBody(it), h, "203.0.113.7:41000", reqID, now))
 }

@@ -151,6 +151,18 @@ func HTTPEventOf(r *http.Request, body []byte, requestID string, now time.Time) 
 	return ev
 }
 
+// PostEvent returns the event of a POST of body to url with headers h
+// (which it does not modify) from the client at remote ("ip:port"),
+// received at now. It panics when url does not parse.
+func PostEvent(url string, body []byte, h http.Header, remote, requestID string, now time.Time) HTTPEvent {
+	r, err := http.NewRequest(http.MethodPost, url, nil)
+	if err != nil {
+		panic(fmt.Sprintf("triggertest: %v", err))
+	}
+	r.Header, r.RemoteAddr = h, remote
+	return HTTPEventOf(r, body, requestID, now)
+}
+
 // NewCloudEvent returns a CloudEvent of an MNS queue message with id and
 // data, and the documented example's other attributes.
 func NewCloudEvent(id string, data any) CloudEvent {

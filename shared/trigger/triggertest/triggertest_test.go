@@ -41,6 +41,7 @@ func TestShapesUnwrap(t *testing.T) {
 		{"bare mime base64", []byte(tt.MIMEBase64(long)), trigger.KindBare, [][]byte{long}},
 		{"http event", tt.JSON(tt.HTTPEventOf(req, a, "r-1", time.Now())), trigger.KindHTTP, [][]byte{a}},
 		{"http event binary body", tt.JSON(tt.HTTPEventOf(req, binary, "r-2", time.Now())), trigger.KindHTTP, [][]byte{binary}},
+		{"posted event", tt.JSON(tt.PostEvent("http://127.0.0.1:9/media", b, req.Header, "127.0.0.1:1", "r-4", time.Now())), trigger.KindHTTP, [][]byte{b}},
 		{"example http event", tt.JSON(tt.ExampleHTTPEvent(tt.B64(b), true, map[string]string{"a": "b"}, "r-3")), trigger.KindHTTP, [][]byte{b}},
 	}
 	for _, c := range cases {
