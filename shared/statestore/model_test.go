@@ -28,7 +28,8 @@ import (
 // also run in the middle of an update, whenever it reads the clock, so
 // writers race between their LIST, GET and PUT.
 //
-// The oracle: every event answered applied or duplicate is in the newest
+// The oracle: no event is answered written twice; every event answered
+// applied or duplicate is in the newest
 // version at every later step and in every retained version written after
 // its answer; the newest version never loses an item; the retained
 // versions form a chain (each holds everything below it).
@@ -90,19 +91,22 @@ type model struct {
 	ids    []string
 	sent   map[string][]string // id -> events sent
 	acked  map[string]ack
-	newest map[string]seen // id -> newest version seen by the checker
-	nested bool
-	busy   int // the instance whose update is under way, -1 for none
-	next   int
-	steps  int
-	writes int
-	log    []string
-	err    string
+	// written counts the answers that said an event was written: at most
+	// one may, or a sender would count an event applied twice.
+	written map[string]int
+	newest  map[string]seen // id -> newest version seen by the checker
+	nested  bool
+	busy    int // the instance whose update is under way, -1 for none
+	next    int
+	steps   int
+	writes  int
+	log     []string
+	err     string
 }
 
 func runModel(t testing.TB, seed uint64) *model {
 	m := &model{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), clock: &modelClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-		sent: map[string][]string{}, acked: map[string]ack{}, newest: map[string]seen{}}
+		sent: map[string][]string{}, acked: map[string]ack{}, written: map[string]int{}, newest: map[string]seen{}}
 	m.env = osstest.StartWithClock(t, m.clock.at)
 	// Seeds run in one test: close each seed's server (and so its clients'
 	// connections) when the seed ends, not when the test does.
@@ -223,6 +227,9 @@ func (m *model) deliverTo(id, item, what string) {
 	res, err := m.stores[i].Update(ctx, id, add(item), statestore.UpdateOptions{CreateFirst: first})
 	if res.Written {
 		m.writes++
+		if m.written[item]++; m.written[item] > 1 {
+			m.fail("%s was answered written %d times", item, m.written[item])
+		}
 	}
 	m.logf("%s %s += %s at %d (create first %v): version %d written %v conflicts %d retries %d resolved %d err %v",
 		what, id, item, i, first, res.Version, res.Written, res.Conflicts, res.Retries, res.Resolved, err)

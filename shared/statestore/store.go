@@ -226,8 +226,9 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 	}
 	defer unlock()
 	cur, fresh := s.cached(id)
-	// guess is true while cur is the unconfirmed guess "id has no version".
-	guess := false
+	// guess is true while cur is the unconfirmed guess "id has no version";
+	// landed, once our guessed version 1 turned out to be built on.
+	guess, landed := false, false
 	switch {
 	case fresh:
 		res.CacheHit = true
@@ -254,7 +255,7 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 			if cur.doc != nil && !guess {
 				s.cache.put(id, cur)
 			}
-			res.Version = cur.ver
+			res.Version, res.Written = cur.ver, landed
 			return res, nil
 		}
 		body, err := s.codec.Marshal(next)
@@ -273,6 +274,7 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 			// versions, version 1 first. Confirm that ours is the newest
 			// before anyone is told it is applied.
 			guess = false
+			listed := s.now()
 			_, newest, lerr := s.newestKey(ctx, id)
 			if lerr != nil {
 				return res, lerr
@@ -284,14 +286,21 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 				// sweep would remove it too). Either way the change is applied
 				// to the newest version (a no-op when it is there).
 				res.Conflicts++
-				if s.filledHole(ctx, id) {
+				hole, herr := s.filledHole(ctx, id)
+				if herr != nil {
+					return res, herr
+				}
+				if hole {
 					_ = s.b.Delete(ctx, key)
+				} else {
+					landed = true // others built on ours: our change is in
 				}
 				if cur, err = s.load(ctx, id); err != nil {
 					return res, err
 				}
 				continue
 			}
+			started = listed // the LIST vouches for version 1, later than the PUT
 		}
 		if err == nil {
 			s.cache.put(id, known[T]{doc: next, ver: cur.ver + 1, trust: started})
@@ -348,18 +357,24 @@ func (s *Store[T]) read(ctx context.Context, key string) (*T, error) {
 // filledHole reports whether the version 1 we just created filled a hole
 // the sweep left: version 2 is then older than it (the sweep removed
 // version 1 only once version 2 was MinAge old), while a version 2 built
-// on ours is not. Both times are OSS's. Unsure answers are false: a hole
-// left in place is only untidy, and the sweep removes it.
-func (s *Store[T]) filledHole(ctx context.Context, id string) bool {
+// on ours is not. Both times are OSS's. A version 1 or 2 gone already was
+// swept, which only happens below old versions: a hole too.
+func (s *Store[T]) filledHole(ctx context.Context, id string) (bool, error) {
 	ours, err := s.b.HeadObject(ctx, s.VersionKey(id, 1))
+	if errors.Is(err, ossx.ErrNotFound) {
+		return true, nil
+	}
 	if err != nil {
-		return false
+		return false, fmt.Errorf("check the version 1 of %s just written: %w", id, err)
 	}
 	next, err := s.b.HeadObject(ctx, s.VersionKey(id, 2))
 	if errors.Is(err, ossx.ErrNotFound) {
-		return true // swept too: version 1 was not its predecessor
+		return true, nil
 	}
-	return err == nil && next.LastModified.Before(ours.LastModified)
+	if err != nil {
+		return false, fmt.Errorf("check the version 2 of %s: %w", id, err)
+	}
+	return next.LastModified.Before(ours.LastModified), nil
 }
 
 // errStale stops a write whose trust ran out before it could be sent.

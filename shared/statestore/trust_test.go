@@ -125,3 +125,32 @@ func checkChain(t *testing.T, env *osstest.Env, id string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCreateFirstBuiltOnBeforeConfirmed: another instance builds version 2
+// on our guessed version 1 before our confirming LIST. Our version stays
+// (it is no hole), and our answer says written: exactly one of the two
+// writers of the event must say so.
+func TestCreateFirstBuiltOnBeforeConfirmed(t *testing.T) {
+	env := osstest.Start(t)
+	b := newStore(t, env.Bucket(t), statestore.Options{})
+	var other statestore.Result
+	interleaved := false
+	clock := func() time.Time {
+		// The first clock read after our PUT landed: the other instance
+		// writes the next version there.
+		if !interleaved && env.Server.Stats().Requests["PutObject"] == 1 {
+			interleaved = true
+			other, _ = update(t, b, "x", "e2", statestore.UpdateOptions{})
+		}
+		return time.Now()
+	}
+	a := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+	res, _ := update(t, a, "x", "e1", statestore.UpdateOptions{CreateFirst: true})
+	if !interleaved || !other.Written || other.Version != 2 {
+		t.Fatalf("the other instance did not write version 2 in between: %+v", other)
+	}
+	if !res.Written || res.Version != 2 {
+		t.Fatalf("guess built on before its LIST: %+v, want written, version 2", res)
+	}
+	checkAllApplied(t, env, "x", 2)
+}
