@@ -134,6 +134,18 @@ type Delivery struct {
 	// delivery, kept in a dead letter and restored on replay, so that a
 	// replayed callback joins its first reception.
 	Occurrence *Occurrence
+	// Unusable is why the message cannot be processed when it could not
+	// even be unwrapped (the Item's Err, or the error of a whole payload
+	// Unwrap refused); nil otherwise. The pipeline sets it before it
+	// rejects the delivery, so that the answer and the dead letter give
+	// the reason.
+	Unusable error
+	// Letter is the key of the dead letter the delivery is replayed from,
+	// set by the pipeline's replay; "" for a delivery as it arrived. A
+	// replayed delivery passes signature verification as verified (it was
+	// verified when it arrived, or an operator checked it), and when it
+	// fails again it stays in that letter instead of making a new one.
+	Letter string
 }
 
 // Occurrence identifies one reception of a callback body among the
