@@ -345,3 +345,22 @@ func TestInvokeOversizedHTTP(t *testing.T) {
 		t.Fatalf("%d letters kept for a refused request (%v)", n, err)
 	}
 }
+
+// TestApplyReusesIdentity: a content identity an earlier middleware
+// computed (d.EventID, the Live recorder's) is used, not computed again.
+func TestApplyReusesIdentity(t *testing.T) {
+	var got string
+	a := applierFunc(func(_ context.Context, _ *trigger.Delivery, e *callback.Event) (statestore.Result, error) {
+		got = e.EventID
+		return statestore.Result{Written: true}, nil
+	})
+	d := &trigger.Delivery{Kind: trigger.KindBare, Body: []byte(body), EventID: "e1-given"}
+	if r := Apply(a)(context.Background(), d); r.Outcome != Applied || got != "e1-given" {
+		t.Fatalf("with d.EventID: %s, event id %q", r.Outcome, got)
+	}
+	d.EventID = ""
+	want, _ := callback.Identity([]byte(body))
+	if r := Apply(a)(context.Background(), d); r.Outcome != Applied || got != want {
+		t.Fatalf("without: %s, event id %q, want %q", r.Outcome, got, want)
+	}
+}
