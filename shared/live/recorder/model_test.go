@@ -342,7 +342,7 @@ func (m *liveModel) checkEnd() {
 	for id, times := range want {
 		// The occurrence objects of a body (see the key layout of package
 		// notify): r/<eventId>/<16 hex digits of ^seq>.json is a record.
-		prefix := m.records.Prefix() + modelDomain + "/r/" + id + "/"
+		prefix := notify.KeyPrefix("p/") + modelDomain + "/r/" + id + "/"
 		page, err := b.List(ctx, ossx.ListOptions{Prefix: prefix})
 		if err != nil {
 			m.t.Fatal(err)
