@@ -104,6 +104,9 @@ func runModel(t testing.TB, seed uint64) *model {
 	m := &model{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), clock: &modelClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		sent: map[string][]string{}, acked: map[string]ack{}, newest: map[string]seen{}}
 	m.env = osstest.StartWithClock(t, m.clock.at)
+	// Seeds run in one test: close each seed's server (and so its clients'
+	// connections) when the seed ends, not when the test does.
+	defer m.env.Server.Close()
 	if err := m.env.Server.SetFaults(ossserver.Faults{Ops: []string{"PutObject"}, LostResponseRate: 0.05, Error503Rate: 0.03,
 		Seed: int64(seed)}); err != nil {
 		t.Fatal(err)

@@ -27,36 +27,29 @@ func (s *Store[T]) Get(ctx context.Context, id string) (*T, uint64, error) {
 }
 
 // EachVersion calls fn with every retained version of id and its
-// document, newest first: one LIST per 1000 versions and one GET each.
-// Versions swept between the LIST and the GET are passed over.
+// document, newest first (Versions, then one GET each). Versions swept
+// between the LIST and the GET are passed over.
 func (s *Store[T]) EachVersion(ctx context.Context, id string, fn func(v Version, doc *T) error) error {
-	token := ""
-	for {
-		page, err := s.b.List(ctx, ossx.ListOptions{Prefix: s.prefix + id + "/", ContinuationToken: token})
-		if err != nil {
-			return fmt.Errorf("list versions of %s: %w", id, err)
-		}
-		for _, o := range page.Objects {
-			kid, seq, ok := s.parseKey(o.Key)
-			if !ok || kid != id {
-				continue
-			}
-			doc, err := s.read(ctx, o.Key)
-			if errors.Is(err, ossx.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := fn(Version{ID: id, Seq: seq, Key: o.Key, Size: o.Size, LastModified: o.LastModified}, doc); err != nil {
-				return err
-			}
-		}
-		if page.NextToken == "" {
-			return nil
-		}
-		token = page.NextToken
+	vs, err := s.Versions(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
 	}
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		doc, err := s.read(ctx, v.Key)
+		if errors.Is(err, ossx.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(v, doc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Version describes one stored version.

@@ -68,21 +68,23 @@ type pending struct {
 }
 
 type liveModel struct {
-	t         testing.TB
-	rng       *rand.Rand
-	clock     *clock
-	env       *osstest.Env
-	pipes     []*pipeline.Invoker
-	letters   *deadletter.Store
-	streams   *live.Store
-	records   *notify.Store
-	broken    string // the event type refused while the bug lasts
-	callbacks []*liveCallback
-	queue     []pending
-	lastBody  map[string]time.Time
-	lastTime  time.Time // the newest status time seen in the state
-	log       []string
-	err       string
+	t       testing.TB
+	rng     *rand.Rand
+	clock   *clock
+	env     *osstest.Env
+	pipes   []*pipeline.Invoker
+	letters *deadletter.Store
+	streams *live.Store
+	records *notify.Store
+	// streamReader reads the stream state for the checks.
+	streamReader *live.Reader
+	broken       string // the event type refused while the bug lasts
+	callbacks    []*liveCallback
+	queue        []pending
+	lastBody     map[string]time.Time
+	lastTime     time.Time // the newest status time seen in the state
+	log          []string
+	err          string
 }
 
 const (
@@ -93,6 +95,14 @@ const (
 func runLiveModel(t testing.TB, seed uint64) *liveModel {
 	m := &liveModel{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x11fe)), clock: newClock(t0), lastBody: map[string]time.Time{}}
 	m.env = osstest.StartWithClock(t, m.clock.now)
+	// Seeds run in one test: close each seed's server (and so its clients'
+	// connections) when the seed ends, not when the test does.
+	defer m.env.Server.Close()
+	r, err := live.NewReader(m.env.Bucket(t), "p/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.streamReader = r
 	prefix := "p/"
 	for i := range 2 + m.rng.IntN(2) {
 		b := m.env.Bucket(t)
@@ -309,13 +319,7 @@ func (m *liveModel) checkStatus() {
 	m.lastTime = s.Status.Time
 }
 
-func (m *liveModel) reader() *live.Reader {
-	r, err := live.NewReader(m.env.Bucket(m.t), "p/")
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	return r
-}
+func (m *liveModel) reader() *live.Reader { return m.streamReader }
 
 // checkEnd: one record per callback, stamped with its first reception;
 // the final status is the status callback received last; every file is
