@@ -15,6 +15,7 @@ import (
 	"mediastate/shared/live"
 	"mediastate/shared/statestore"
 	"mediastate/shared/trigger"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/osstest"
 )
 
@@ -65,7 +66,7 @@ func TestLiveHandle(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := `{"domain":"d.com","app":"a","stream":"s","event":"record_started"}`
-	payload, _ := json.Marshal([]map[string]string{{"requestId": "r1", "messageId": "m1", "messageBody": body}})
+	payload := tt.RawData(tt.Plain, []byte(body))
 	out, err := app.Handle(context.Background(), payload)
 	if err != nil {
 		t.Fatal(err)
@@ -81,11 +82,10 @@ func TestLiveHandle(t *testing.T) {
 	}
 	app2, _ := NewLiveQuery(liveEnv(env, map[string]string{"QUERY_TOKEN": "tok"}), quiet)
 	now := time.Now().UTC()
-	ev := map[string]any{"version": "v1", "rawPath": "/q", "body": "", "isBase64Encoded": false,
-		"headers":         map[string]string{"Authorization": "Bearer tok"},
-		"queryParameters": map[string]string{"DomainName": "d.com", "StartTime": now.Add(-time.Hour).Format("2006-01-02T15:04:05Z"), "EndTime": now.Add(time.Hour).Format("2006-01-02T15:04:05Z")},
-		"requestContext":  map[string]any{"requestId": "q1", "http": map[string]string{"method": "GET", "path": "/q"}}}
-	p, _ := json.Marshal(ev)
+	ev := tt.ExampleHTTPEvent("", false, map[string]string{"Authorization": "Bearer tok"}, "q1")
+	ev.RequestContext.HTTP.Method = "GET"
+	ev.QueryParameters = map[string]string{"DomainName": "d.com", "StartTime": now.Add(-time.Hour).Format("2006-01-02T15:04:05Z"), "EndTime": now.Add(time.Hour).Format("2006-01-02T15:04:05Z")}
+	p := tt.JSON(ev)
 	res, err := app2.Handle(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"mediastate/shared/signature"
 	"mediastate/shared/statestore"
 	"mediastate/shared/trigger"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/ossserver"
 	"mediastate/test/osstest"
 )
@@ -39,11 +39,7 @@ func httpDelivery(h http.Header) *trigger.Delivery {
 }
 
 func signed(url, key string, now time.Time) http.Header {
-	h := http.Header{}
-	ts := now.Unix()
-	h.Set("X-VOD-TIMESTAMP", strconv.FormatInt(ts, 10))
-	h.Set("X-VOD-SIGNATURE", signature.VOD.Sign(url, ts, key))
-	return h
+	return tt.SignedHeaders(signature.VOD, url, key, now)
 }
 
 func TestVerify(t *testing.T) {
@@ -223,8 +219,7 @@ func invoker(t *testing.T, outcome Outcome, err error) (*Invoker, *deadletter.St
 
 func TestInvokeHTTP(t *testing.T) {
 	iv, _ := invoker(t, Applied, nil)
-	ev, _ := json.Marshal(map[string]any{"version": "v1", "rawPath": "/media", "body": body, "isBase64Encoded": false,
-		"headers": map[string]string{}, "requestContext": map[string]any{"requestId": "r1", "http": map[string]any{"method": "POST"}}})
+	ev := tt.JSON(tt.ExampleHTTPEvent(body, false, map[string]string{}, "r1"))
 	out, err := iv.Invoke(context.Background(), ev)
 	resp, ok := out.(trigger.HTTPResponse)
 	if err != nil || !ok || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"outcome":"applied"`) {
@@ -239,10 +234,9 @@ func TestInvokeHTTP(t *testing.T) {
 }
 
 func TestInvokeBatch(t *testing.T) {
-	batch := `[{"id":"a","source":"s","specversion":"1.0","type":"mns:Queue:SendMessage","data":{"messageId":"m1","messageBody":` + strconv.Quote(body) + `}},` +
-		`{"id":"b","source":"s","specversion":"1.0","type":"mns:Queue:SendMessage","data":{"messageId":"m2","messageBody":"{not json"}}]`
+	batch := tt.Batch(tt.MNSEvent("m1", []byte(body), tt.Plain), tt.MNSEvent("m2", []byte("{not json"), tt.Plain))
 	iv, dl := invoker(t, Applied, nil)
-	out, err := iv.Invoke(context.Background(), []byte(batch))
+	out, err := iv.Invoke(context.Background(), batch)
 	sum, ok := out.(Summary)
 	if err != nil || !ok || len(sum.Results) != 2 || sum.Results[0].Outcome != Applied || sum.Results[1].Outcome != DeadLettered ||
 		sum.Results[1].Code != "MalformedJSON" {
@@ -333,8 +327,7 @@ func (f applierFunc) Apply(ctx context.Context, d *trigger.Delivery, e *callback
 // before anything of it is parsed, and refused (nothing kept).
 func TestInvokeOversizedHTTP(t *testing.T) {
 	iv, dl := invoker(t, Applied, nil)
-	ev, _ := json.Marshal(map[string]any{"version": "v1", "rawPath": "/media", "body": strings.Repeat("\x01", trigger.MaxHTTPPayloadSize/6+1),
-		"headers": map[string]string{}, "requestContext": map[string]any{"requestId": "r1", "http": map[string]any{"method": "POST"}}})
+	ev := tt.JSON(tt.ExampleHTTPEvent(strings.Repeat("\x01", trigger.MaxHTTPPayloadSize/6+1), false, map[string]string{}, "r1"))
 	out, err := iv.Invoke(context.Background(), ev)
 	resp, ok := out.(trigger.HTTPResponse)
 	if err != nil || !ok || resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(resp.Body, `"outcome":"refused"`) {

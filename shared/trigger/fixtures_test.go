@@ -2,9 +2,6 @@ package trigger
 
 import (
 	"bytes"
-	"crypto/md5"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"os"
@@ -12,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	tt "mediastate/shared/trigger/triggertest"
 )
 
 // update rewrites the fixtures in testdata from the generator below:
@@ -35,30 +34,6 @@ func seedBody(t testing.TB, name string) []byte {
 	return b
 }
 
-// b64 returns the standard base64 encoding of b.
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-// mimeB64 returns the standard base64 encoding of b broken into lines of 76
-// characters, as MIME encoders write it.
-func mimeB64(b []byte) string {
-	s := b64(b)
-	var out strings.Builder
-	for len(s) > 76 {
-		out.WriteString(s[:76])
-		out.WriteString("\n")
-		s = s[76:]
-	}
-	out.WriteString(s)
-	out.WriteString("\n")
-	return out.String()
-}
-
-// upperMD5 returns the upper-case hex MD5 of s, as MNS writes MessageMD5.
-func upperMD5(s string) string {
-	sum := md5.Sum([]byte(s))
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
-
 // indentJSON marshals v with two-space indentation and a final newline.
 func indentJSON(t testing.TB, v any) []byte {
 	t.Helper()
@@ -69,110 +44,25 @@ func indentJSON(t testing.TB, v any) []byte {
 	return append(b, '\n')
 }
 
-// The envelope shapes, in the field order the platform documents, used only
-// to build fixtures.
-type (
-	fxHTTPEvent struct {
-		Version         string            `json:"version"`
-		RawPath         string            `json:"rawPath"`
-		Body            string            `json:"body"`
-		IsBase64Encoded bool              `json:"isBase64Encoded"`
-		Headers         any               `json:"headers"`
-		QueryParameters map[string]string `json:"queryParameters"`
-		RequestContext  fxHTTPContext     `json:"requestContext"`
-	}
-	fxHTTPContext struct {
-		AccountID    string     `json:"accountId"`
-		DomainName   string     `json:"domainName"`
-		DomainPrefix string     `json:"domainPrefix"`
-		HTTP         fxHTTPInfo `json:"http"`
-		RequestID    string     `json:"requestId"`
-		Time         string     `json:"time"`
-		TimeEpoch    string     `json:"timeEpoch"`
-	}
-	fxHTTPInfo struct {
-		Method    string `json:"method"`
-		Path      string `json:"path"`
-		Protocol  string `json:"protocol"`
-		SourceIP  string `json:"sourceIp"`
-		UserAgent string `json:"userAgent"`
-	}
-	fxCloudEvent struct {
-		ID                      string `json:"id"`
-		Source                  string `json:"source"`
-		SpecVersion             string `json:"specversion"`
-		Type                    string `json:"type"`
-		DataContentType         string `json:"datacontenttype"`
-		Subject                 string `json:"subject"`
-		Time                    string `json:"time"`
-		AliyunAccountID         string `json:"aliyunaccountid"`
-		AliyunPublishTime       string `json:"aliyunpublishtime"`
-		AliyunOriginalAccountID string `json:"aliyunoriginalaccountid"`
-		AliyunEventBusName      string `json:"aliyuneventbusname"`
-		AliyunRegionID          string `json:"aliyunregionid"`
-		AliyunPublishAddr       string `json:"aliyunpublishaddr"`
-		Data                    any    `json:"data"`
-	}
-	fxMNSData struct {
-		RequestID   string `json:"requestId"`
-		MessageID   string `json:"messageId"`
-		MessageBody any    `json:"messageBody"`
-	}
-	fxTopic struct {
-		TopicOwner       string `json:"TopicOwner"`
-		Message          any    `json:"Message"`
-		Subscriber       string `json:"Subscriber"`
-		PublishTime      int64  `json:"PublishTime"`
-		SubscriptionName string `json:"SubscriptionName"`
-		MessageMD5       string `json:"MessageMD5,omitempty"`
-		TopicName        string `json:"TopicName"`
-		MessageID        string `json:"MessageId"`
-	}
-)
-
-// httpEvent returns an HTTP trigger event for a POST of body.
-func httpEvent(body string, isBase64 bool, headers any, requestID string) fxHTTPEvent {
-	return fxHTTPEvent{
-		Version: "v1", RawPath: "/callback", Body: body, IsBase64Encoded: isBase64, Headers: headers,
-		QueryParameters: map[string]string{"source": "vod", "tag": "a,b"},
-		RequestContext: fxHTTPContext{
-			AccountID: "1234567890000000", DomainName: "callback-abc.cn-shanghai.fcapp.run", DomainPrefix: "callback-abc",
-			HTTP: fxHTTPInfo{Method: "POST", Path: "/callback", Protocol: "HTTP/1.1",
-				SourceIP: "203.0.113.7", UserAgent: "Apache-HttpClient/4.5.13 (Java/1.8.0_152)"},
-			RequestID: requestID, Time: "2023-09-05T06:41:11Z", TimeEpoch: "1693896071895",
-		},
-	}
+// cloudEvent returns the n-th example EventBridge CloudEvent carrying data.
+func cloudEvent(n int, data any) tt.CloudEvent {
+	return tt.NewCloudEvent("bffb9722-9c48-407b-9895-b038f78f000"+string(rune('0'+n)), data)
 }
 
-// cloudEvent returns an EventBridge CloudEvent carrying an MNS message.
-func cloudEvent(n int, data any) fxCloudEvent {
-	return fxCloudEvent{
-		ID: "bffb9722-9c48-407b-9895-b038f78f000" + string(rune('0'+n)), Source: "acs:mns", SpecVersion: "1.0",
-		Type: "mns:Queue:SendMessage", DataContentType: "application/json; charset=utf-8",
-		Subject: "acs:mns:cn-shanghai:1234567890000000:queues/ice-callback-media", Time: "2021-04-08T06:28:17.093Z",
-		AliyunAccountID: "1234567890000000", AliyunPublishTime: "2021-04-08T06:30:31.367Z",
-		AliyunOriginalAccountID: "1234567890000000", AliyunEventBusName: "MNS-mediastate-callbacks",
-		AliyunRegionID: "cn-shanghai", AliyunPublishAddr: "42.120.0.1",
-		Data: data,
-	}
-}
-
-// mnsData returns the data part of an EventBridge MNS event.
-func mnsData(n int, body any) fxMNSData {
-	return fxMNSData{
+// mnsData returns the data part of the n-th example EventBridge MNS event.
+func mnsData(n int, body any) tt.MNSData {
+	return tt.MNSData{
 		RequestID:   "606EA3074344430D4C81000" + string(rune('0'+n)),
 		MessageID:   "C6DB60D1574661357FA22727744500" + string(rune('0'+n)) + "0",
 		MessageBody: body,
 	}
 }
 
-// topic returns an MNS topic notification in JSON format.
-func topic(message any, md5 string) fxTopic {
-	return fxTopic{
-		TopicOwner: "1234567890000000", Message: message, Subscriber: "1234567890000000",
-		PublishTime: 1658235558094, SubscriptionName: "fc-mediastate-5bf13c7e", MessageMD5: md5,
-		TopicName: "mediastate-callbacks", MessageID: "3405CA51807661353B3000000000A001",
-	}
+// topic returns the example MNS topic notification of message with md5.
+func topic(message any, md5 string) tt.Topic {
+	n := tt.NewTopic("3405CA51807661353B3000000000A001", "")
+	n.Message, n.MessageMD5 = message, md5
+	return n
 }
 
 // vodHeaders are the headers of a VOD HTTP callback as FC hands them over.
@@ -193,50 +83,50 @@ func fixtures() []fixture {
 	return []fixture{
 		// FC HTTP trigger.
 		{"http-plain.json", func(t testing.TB) []byte {
-			return indentJSON(t, httpEvent(string(seedBody(t, "vod-transcode-complete.json")), false, vodHeaders, "1-64f6cd87-0000000000000001"))
+			return indentJSON(t, tt.ExampleHTTPEvent(string(seedBody(t, "vod-transcode-complete.json")), false, vodHeaders, "1-64f6cd87-0000000000000001"))
 		}},
 		{"http-base64.json", func(t testing.TB) []byte {
 			h := map[string]string{"content-type": "application/json", "x-ice-timestamp": "1657874894",
 				"x-ice-signature": "0123456789abcdef0123456789abcdef"}
-			return indentJSON(t, httpEvent(b64(seedBody(t, "ims-file-upload-complete.json")), true, h, "1-64f6cd87-0000000000000002"))
+			return indentJSON(t, tt.ExampleHTTPEvent(tt.B64(seedBody(t, "ims-file-upload-complete.json")), true, h, "1-64f6cd87-0000000000000002"))
 		}},
 		{"http-live.json", func(t testing.TB) []byte {
 			h := map[string]string{"Content-Type": "application/json", "ALI-LIVE-TIMESTAMP": "1488985840",
 				"ALI-LIVE-SIGNATURE": "fedcba9876543210fedcba9876543210", "ali-live-signature": "second-spelling"}
-			return indentJSON(t, httpEvent(string(seedBody(t, "live-record-file.json")), false, h, "1-64f6cd87-0000000000000003"))
+			return indentJSON(t, tt.ExampleHTTPEvent(string(seedBody(t, "live-record-file.json")), false, h, "1-64f6cd87-0000000000000003"))
 		}},
 		{"http-bad-base64.json", func(t testing.TB) []byte {
-			return indentJSON(t, httpEvent("eyJFdmVudFR5cGUi!!not base64", true, vodHeaders, "1-64f6cd87-0000000000000004"))
+			return indentJSON(t, tt.ExampleHTTPEvent("eyJFdmVudFR5cGUi!!not base64", true, vodHeaders, "1-64f6cd87-0000000000000004"))
 		}},
 		{"http-empty-body.json", func(t testing.TB) []byte {
-			ev := httpEvent("", false, map[string]string{"user-agent": "curl/8.0"}, "1-64f6cd87-0000000000000005")
+			ev := tt.ExampleHTTPEvent("", false, map[string]string{"user-agent": "curl/8.0"}, "1-64f6cd87-0000000000000005")
 			ev.RequestContext.HTTP.Method = "GET"
 			return indentJSON(t, ev)
 		}},
 		{"malformed-http-headers.json", func(t testing.TB) []byte {
-			return indentJSON(t, httpEvent(string(seedBody(t, "vod-transcode-complete.json")), false,
+			return indentJSON(t, tt.ExampleHTTPEvent(string(seedBody(t, "vod-transcode-complete.json")), false,
 				[]string{"X-VOD-TIMESTAMP: 1519375990"}, "1-64f6cd87-0000000000000006"))
 		}},
 
 		// EventBridge trigger on an MNS queue, CloudEvents schema.
 		{"eventbridge-cloudevents.json", func(t testing.TB) []byte {
-			return indentJSON(t, []fxCloudEvent{
+			return indentJSON(t, []tt.CloudEvent{
 				cloudEvent(0, mnsData(0, string(seedBody(t, "ims-media-base-change-complete.json")))),
-				cloudEvent(1, mnsData(1, b64(seedBody(t, "vod-transcode-complete.json")))),
+				cloudEvent(1, mnsData(1, tt.B64(seedBody(t, "vod-transcode-complete.json")))),
 				cloudEvent(2, mnsData(2, string(seedBody(t, "vod-delete-media-complete-fail.json")))),
 			})
 		}},
 		{"eventbridge-object-body.json", func(t testing.TB) []byte {
-			return indentJSON(t, []fxCloudEvent{
+			return indentJSON(t, []tt.CloudEvent{
 				cloudEvent(0, mnsData(0, json.RawMessage(seedBody(t, "ims-file-upload-complete.json")))),
 				cloudEvent(1, mnsData(1, string(seedBody(t, "vod-upload-unicode.json")))),
 			})
 		}},
 		{"eventbridge-single-object.json", func(t testing.TB) []byte {
-			return indentJSON(t, cloudEvent(0, mnsData(0, b64(seedBody(t, "vod-upload-unicode.json")))))
+			return indentJSON(t, cloudEvent(0, mnsData(0, tt.B64(seedBody(t, "vod-upload-unicode.json")))))
 		}},
 		{"eventbridge-plain-text.json", func(t testing.TB) []byte {
-			return indentJSON(t, []fxCloudEvent{cloudEvent(0, mnsData(0, "TEST"))})
+			return indentJSON(t, []tt.CloudEvent{cloudEvent(0, mnsData(0, "TEST"))})
 		}},
 		{"eventbridge-partial-bad.json", func(t testing.TB) []byte {
 			return indentJSON(t, []any{
@@ -244,7 +134,7 @@ func fixtures() []fixture {
 				cloudEvent(1, map[string]string{"requestId": "606EA3074344430D4C810001", "messageId": "C6DB60D1574661357FA2272774450010"}),
 				42,
 				mnsData(3, string(seedBody(t, "vod-produce-media-complete.json"))),
-				cloudEvent(4, mnsData(4, b64(seedBody(t, "vod-transcode-complete.json")))),
+				cloudEvent(4, mnsData(4, tt.B64(seedBody(t, "vod-transcode-complete.json")))),
 				cloudEvent(5, mnsData(5, 12345)),
 				cloudEvent(6, "not an object"),
 			})
@@ -252,9 +142,9 @@ func fixtures() []fixture {
 
 		// EventBridge trigger on an MNS queue, RawData schema.
 		{"eventbridge-rawdata.json", func(t testing.TB) []byte {
-			return indentJSON(t, []fxMNSData{
+			return indentJSON(t, []tt.MNSData{
 				mnsData(0, string(seedBody(t, "vod-produce-media-complete.json"))),
-				mnsData(1, b64(seedBody(t, "ims-stream-upload-complete.json"))),
+				mnsData(1, tt.B64(seedBody(t, "ims-stream-upload-complete.json"))),
 				mnsData(2, string(seedBody(t, "live-record-started.json"))),
 			})
 		}},
@@ -262,19 +152,19 @@ func fixtures() []fixture {
 		// MNS topic trigger, JSON format.
 		{"mns-topic-json.json", func(t testing.TB) []byte {
 			m := string(seedBody(t, "ims-file-upload-complete.json"))
-			return indentJSON(t, topic(m, upperMD5(m)))
+			return indentJSON(t, topic(m, tt.MD5Hex(m)))
 		}},
 		{"mns-topic-base64.json", func(t testing.TB) []byte {
-			m := b64(seedBody(t, "vod-transcode-complete.json"))
-			return indentJSON(t, topic(m, upperMD5(m)))
+			m := tt.B64(seedBody(t, "vod-transcode-complete.json"))
+			return indentJSON(t, topic(m, tt.MD5Hex(m)))
 		}},
 		{"mns-topic-md5-of-decoded.json", func(t testing.TB) []byte {
 			body := seedBody(t, "vod-delete-media-complete-fail.json")
-			return indentJSON(t, topic(b64(body), strings.ToLower(upperMD5(string(body)))))
+			return indentJSON(t, topic(tt.B64(body), strings.ToLower(tt.MD5Hex(string(body)))))
 		}},
 		{"mns-topic-md5-mismatch.json", func(t testing.TB) []byte {
 			m := string(seedBody(t, "ims-file-upload-complete.json"))
-			return indentJSON(t, topic(m, upperMD5(m+" ")))
+			return indentJSON(t, topic(m, tt.MD5Hex(m+" ")))
 		}},
 		{"mns-topic-no-message.json", func(t testing.TB) []byte {
 			return indentJSON(t, topic(nil, ""))
@@ -285,11 +175,11 @@ func fixtures() []fixture {
 		{"bare-ims.json", func(t testing.TB) []byte { return seedBody(t, "ims-file-upload-complete.json") }},
 		{"bare-live.json", func(t testing.TB) []byte { return seedBody(t, "live-record-file.json") }},
 		{"bare-base64.txt", func(t testing.TB) []byte {
-			return []byte(b64(seedBody(t, "ims-media-base-change-complete.json")) + "\n")
+			return []byte(tt.B64(seedBody(t, "ims-media-base-change-complete.json")) + "\n")
 		}},
-		{"bare-base64-mime.txt", func(t testing.TB) []byte { return []byte(mimeB64(seedBody(t, "vod-transcode-complete.json"))) }},
+		{"bare-base64-mime.txt", func(t testing.TB) []byte { return []byte(tt.MIMEBase64(seedBody(t, "vod-transcode-complete.json"))) }},
 		{"bare-quoted-base64.json", func(t testing.TB) []byte {
-			return indentJSON(t, b64(seedBody(t, "live-record-started.json")))
+			return indentJSON(t, tt.B64(seedBody(t, "live-record-started.json")))
 		}},
 
 		// Payloads that are no supported shape.
@@ -308,15 +198,15 @@ func fixtures() []fixture {
 			`"responseElements":{"requestId":"58F9FF2D3DF792092E12044C"},"userIdentity":{"principalId":"1234567890000000"}}]}` + "\n")},
 		{"unsupported-timer-event.json", str(`{"triggerTime":"2023-12-26T07:49:00Z","triggerName":"timer-trigger","payload":"awesome-fc"}` + "\n")},
 		{"unsupported-quoted-text.json", str(`"hello topic"` + "\n")},
-		{"unsupported-base64-of-object.txt", str(b64([]byte(`{"hello":"world"}`)) + "\n")},
+		{"unsupported-base64-of-object.txt", str(tt.B64([]byte(`{"hello":"world"}`)) + "\n")},
 
 		// Payloads that are not JSON, nor base64 of JSON.
 		{"malformed-truncated.json", func(t testing.TB) []byte {
-			b := indentJSON(t, httpEvent(string(seedBody(t, "vod-transcode-complete.json")), false, vodHeaders, "1-64f6cd87-0000000000000007"))
+			b := indentJSON(t, tt.ExampleHTTPEvent(string(seedBody(t, "vod-transcode-complete.json")), false, vodHeaders, "1-64f6cd87-0000000000000007"))
 			return b[:len(b)/2]
 		}},
 		{"malformed-not-json.txt", str("EventType=FileUploadComplete&MediaId=c321b3a0041a71eda1590674a2ce0000\n")},
-		{"malformed-base64-not-json.txt", str(b64([]byte("just some text, not JSON")) + "\n")},
+		{"malformed-base64-not-json.txt", str(tt.B64([]byte("just some text, not JSON")) + "\n")},
 	}
 }
 

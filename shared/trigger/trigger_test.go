@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
+	tt "mediastate/shared/trigger/triggertest"
 )
 
 // wantItem is what one delivered item must be. Exactly one of body, text,
@@ -393,7 +393,7 @@ func TestHTTPEnvelopeErrors(t *testing.T) {
 }
 
 func TestMessageBodyDecoding(t *testing.T) {
-	enc := func(s string) string { return b64([]byte(s)) }
+	enc := func(s string) string { return tt.B64([]byte(s)) }
 	quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
 	tests := []struct {
 		name  string
@@ -575,7 +575,7 @@ func TestBareBodies(t *testing.T) {
 		{"Live body with domain and app only", `{"domain":"d","app":"a"}`, `{"domain":"d","app":"a"}`},
 		{"surrounding whitespace kept", "\n {\"EventType\":\"X\"} \n", "\n {\"EventType\":\"X\"} \n"},
 		{"JSON string holding a body", `"{\"EventType\":\"X\"}"`, `{"EventType":"X"}`},
-		{"base64 with surrounding space", "  " + b64([]byte(`{"EventType":"X"}`)) + "\r\n", `{"EventType":"X"}`},
+		{"base64 with surrounding space", "  " + tt.B64([]byte(`{"EventType":"X"}`)) + "\r\n", `{"EventType":"X"}`},
 	}
 	for _, tc := range ok {
 		t.Run(tc.name, func(t *testing.T) {
@@ -597,7 +597,7 @@ func TestBareBodies(t *testing.T) {
 		{"boolean", `true`, apierr.UnsupportedEnvelope},
 		{"trailing garbage", `{"EventType":"X"} x`, apierr.MalformedJSON},
 		{"bad JSON string", `"abc`, apierr.MalformedJSON},
-		{"base64 without padding", b64([]byte(`{"EventType":"X"}`))[:23], apierr.MalformedJSON},
+		{"base64 without padding", tt.B64([]byte(`{"EventType":"X"}`))[:23], apierr.MalformedJSON},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -706,8 +706,9 @@ func TestLiveBodyEverywhere(t *testing.T) {
 			_, live := callback.DetectLive([]byte(body))
 			_, want := callback.Decode([]byte(body))
 			for name, payload := range map[string]string{
-				"bare":     body,
-				"raw data": `[{"messageId":"m1","messageBody":` + strconv.Quote(body) + `}]`,
+				"bare":         body,
+				"raw data":     string(tt.RawData(tt.Plain, []byte(body))),
+				"cloud events": string(tt.CloudEvents(tt.Plain, []byte(body))),
 			} {
 				kind, it := unwrapOne(t, payload)
 				if !live || it.Err != nil || string(it.Delivery.Body) != body {

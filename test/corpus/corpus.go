@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"mediastate/test/fcemu"
 )
 
 // Dir is the corpus directory relative to the repository root.
@@ -117,22 +119,7 @@ func Files(root string) ([]string, error) {
 
 // Root returns the repository root above dir (the directory holding
 // go.mod).
-func Root(dir string) (string, error) {
-	d, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("corpus: no go.mod above %s", dir)
-		}
-		d = parent
-	}
-}
+func Root(dir string) (string, error) { return fcemu.ModuleRoot(dir) }
 
 // CheckGolden compares got with the golden file at path; with update set
 // it rewrites the file instead. got is compared as written (the callers

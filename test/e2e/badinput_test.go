@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"mediastate/shared/deadletter"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/signature"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/localstack"
 )
 
@@ -154,7 +154,7 @@ func TestBadInputs(t *testing.T) {
 			expectHTTPDeadLetter(t, "upload", vodUpload(id), h, http.StatusBadRequest, apierr.InvalidId, true)
 			// The same through an EventBridge batch.
 			body := append(vodUpload(id), ' ') // another body, another letter
-			res, err := ebShape("", bodyPlain, false).send(stk, "media", [][]byte{body})
+			res, err := ebShape("", tt.Plain, false).send(stk, "media", [][]byte{body})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,16 +180,7 @@ func TestBadInputs(t *testing.T) {
 		expectInvocationDeadLetter(t, "media", []byte("this is %% not base64 "+newID()), apierr.MalformedJSON)
 
 		// An HTTP trigger event flagged base64 whose body is not.
-		ev, err := json.Marshal(map[string]any{
-			"version": "v1", "rawPath": "/media", "body": "%%%not-base64%%%" + newID(), "isBase64Encoded": true,
-			"headers": map[string]string{"Content-Type": "application/json"}, "queryParameters": map[string]string{},
-			"requestContext": map[string]any{"accountId": "1234567890", "domainName": "127.0.0.1", "domainPrefix": "127",
-				"http":      map[string]string{"method": "POST", "path": "/media", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "e2e"},
-				"requestId": "e2e-" + randHex(8), "time": "01/Jun/2024:08:00:00 +0000", "timeEpoch": strconv.FormatInt(time.Now().UnixMilli(), 10)},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ev := tt.JSON(tt.ExampleHTTPEvent("%%%not-base64%%%"+newID(), true, map[string]string{"Content-Type": "application/json"}, "e2e-"+randHex(8)))
 		r := mustInvoke(t, stk, "media", ev)
 		var ans struct {
 			StatusCode int    `json:"statusCode"`
@@ -207,8 +198,8 @@ func TestBadInputs(t *testing.T) {
 		noLetter(t, stk, "media", "http", ev)
 
 		// An MNS message body that is base64 of something that is not JSON.
-		enc := []byte(b64([]byte("not json " + newID())))
-		res, err := invokeBatch(stk, "media", batch(rawData(msgID(), enc, bodyPlain)), "eventbridge-raw", 1)
+		enc := []byte(tt.B64([]byte("not json " + newID())))
+		res, err := invokeBatch(stk, "media", tt.Batch(tt.MNSRaw(tt.NewID(), enc, tt.Plain)), "eventbridge-raw", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,8 +215,8 @@ func TestBadInputs(t *testing.T) {
 		t.Parallel()
 		id := newID()
 		body := vodUpload(id)
-		n := topicNotification(msgID(), body, false)
-		n = bytes.Replace(n, []byte(`"MessageMD5":"`+upperMD5(string(body))+`"`), []byte(`"MessageMD5":"`+upperMD5("something else")+`"`), 1)
+		n := tt.TopicJSON(tt.NewID(), body, false)
+		n = bytes.Replace(n, []byte(`"MessageMD5":"`+tt.MD5Hex(string(body))+`"`), []byte(`"MessageMD5":"`+tt.MD5Hex("something else")+`"`), 1)
 		res, err := invokeBatch(stk, "upload", n, "mns-topic", 1)
 		if err != nil {
 			t.Fatal(err)
@@ -265,10 +256,8 @@ func TestBadInputs(t *testing.T) {
 		expectHTTPRefused(t, "media", body, h, http.StatusUnauthorized, apierr.SignatureMismatch)
 
 		// Signed ten minutes ago.
-		ts := time.Now().Add(-10 * time.Minute).Unix()
-		sig := signature.VOD.Sign(stk.URL+"/upload", ts, localstack.LocalVODKey)
-		rememberSecret(sig)
-		h = http.Header{"X-Vod-Timestamp": {strconv.FormatInt(ts, 10)}, "X-Vod-Signature": {sig}}
+		h = tt.SignedHeaders(signature.VOD, stk.URL+"/upload", localstack.LocalVODKey, time.Now().Add(-10*time.Minute))
+		rememberSecret(h.Get(signature.VOD.SignatureHeader))
 		body = append(vodUpload(id), '\n')
 		expectHTTPRefused(t, "upload", body, h, http.StatusUnauthorized, apierr.RequestExpired)
 		checkNoState(t, stk, id)
@@ -279,17 +268,17 @@ func TestBadInputs(t *testing.T) {
 		idA, idB := newID(), newID()
 		goodA := withID(t, readSeed(t, "ims-file-upload-complete.json"), "c321b3a0041a71eda1590674a2ce****", idA)
 		goodB := withID(t, readSeed(t, "vod-file-upload-complete.json"), "7a1c2e80ea1f71eda2b5f7e4d3c1****", idB)
-		noBody := []byte(`{"id":"` + strings.ToLower(randHex(8)) + `","specversion":"1.0","type":"mns:Queue:SendMessage","data":{"requestId":"R","messageId":"` + msgID() + `"}}`)
+		noBody := []byte(`{"id":"` + strings.ToLower(randHex(8)) + `","specversion":"1.0","type":"mns:Queue:SendMessage","data":{"requestId":"R","messageId":"` + tt.NewID() + `"}}`)
 		number := []byte(`42`)
 		badID := vodUpload("../" + newID())
 		live := []byte(`{"domain":"live.example.com","app":"liveApp","stream":"` + newID() + `","event":"record_started"}`)
-		payload := batch(
-			cloudEvent(msgID(), goodA, bodyPlain),
+		payload := tt.Batch(
+			tt.MNSEvent(tt.NewID(), goodA, tt.Plain),
 			noBody,
 			number,
-			cloudEvent(msgID(), goodB, bodyBase64),
-			cloudEvent(msgID(), badID, bodyPlain),
-			cloudEvent(msgID(), live, bodyPlain),
+			tt.MNSEvent(tt.NewID(), goodB, tt.Base64),
+			tt.MNSEvent(tt.NewID(), badID, tt.Plain),
+			tt.MNSEvent(tt.NewID(), live, tt.Plain),
 		)
 		r := mustInvoke(t, stk, "upload", payload)
 		if r.Header.Get("X-Fc-Error-Type") != "" {
@@ -395,7 +384,7 @@ func TestDeadLetterOfUnusableHTTPEventHidesSignature(t *testing.T) {
 		t.Parallel()
 		h := signedHeaders(stk, "media", signature.IMS, localstack.LocalIMSKey)
 		sig := h.Get("X-Ice-Signature")
-		ev := httpEvent("media", []byte("%%% not base64 "+newID()), h, false)
+		ev := httpEvent(stk, "media", []byte("%%% not base64 "+newID()), h, false)
 		ev = bytes.Replace(ev, []byte(`"isBase64Encoded":false`), []byte(`"isBase64Encoded":true`), 1)
 		r := mustInvoke(t, stk, "media", ev)
 		if !bytes.Contains(r.Body, []byte(`"statusCode":400`)) {

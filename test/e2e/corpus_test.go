@@ -12,6 +12,7 @@ import (
 	"mediastate/shared/live"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/state"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/corpus"
 	"mediastate/test/localstack"
 )
@@ -26,7 +27,7 @@ var corpusEnvelopes = []struct {
 	send  func(s *localstack.Stack, fn string, bodies [][]byte) ([]itemResult, error)
 }{
 	{"http-signed", false, httpSigned},
-	{"eventbridge-batch", true, ebShape("eventbridge", bodyPlain, false).send},
+	{"eventbridge-batch", true, ebShape("eventbridge", tt.Plain, false).send},
 	{"mns-topic", false, topicShape("mns-topic", false).send},
 }
 

@@ -13,6 +13,7 @@ import (
 	"mediastate/shared/ossx"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/trigger"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/localstack"
 )
 
@@ -72,7 +73,7 @@ func TestDeadLetterReplay(t *testing.T) {
 	mnsBody := withID(t, readSeed(t, "ims-file-upload-complete.json"), "c321b3a0041a71eda1590674a2ce****", idMNS)
 	inv1 := withID(t, readSeed(t, "vod-file-upload-complete.json"), "7a1c2e80ea1f71eda2b5f7e4d3c1****", idInv1)
 	inv2 := withID(t, readSeed(t, "vod-transcode-complete.json"), "43q9fjsh73f****", idInv2)
-	invPayload := batch(cloudEvent(msgID(), inv1, bodyPlain), cloudEvent(msgID(), inv2, bodyBase64))
+	invPayload := tt.Batch(tt.MNSEvent(tt.NewID(), inv1, tt.Plain), tt.MNSEvent(tt.NewID(), inv2, tt.Base64))
 	httpBody := withID(t, readSeed(t, "vod-attached-media-upload-complete.json"), "0e6a7b1c2d3e4f5a6b7c8d9e0f1a****", idHTTP)
 	dupBody := withID(t, readSeed(t, "ims-image-upload-complete.json"), "7e976e80fd0571ec82115523919d****", idDup)
 	badBody := []byte(`{"EventType":"FileUploadComplete","VideoId":"` + newID() + `"}`) // no EventTime: never decodes
@@ -90,13 +91,13 @@ func TestDeadLetterReplay(t *testing.T) {
 		}
 		return key
 	}
-	kMNS := put(&trigger.Delivery{Kind: trigger.KindEventBridgeMNS, Body: mnsBody, DeliveryID: msgID()}, true, reason)
+	kMNS := put(&trigger.Delivery{Kind: trigger.KindEventBridgeMNS, Body: mnsBody, DeliveryID: tt.NewID()}, true, reason)
 	kInv := put(&trigger.Delivery{Body: invPayload}, true, reason)
 	kHTTP := put(&trigger.Delivery{Kind: trigger.KindHTTP, Body: httpBody, DeliveryID: "req-1",
 		Headers: http.Header{"X-Vod-Timestamp": {"1700000000"}, "X-Vod-Signature": {"0123456789abcdef0123456789abcdef"}, "Content-Type": {"application/json"}},
 		HTTP:    &trigger.HTTPRequest{Method: http.MethodPost, RawPath: "/upload", Path: "/upload"}},
 		false, apierr.New(apierr.MissingSignature, "simulated"))
-	kDup := put(&trigger.Delivery{Kind: trigger.KindMNSTopic, Body: dupBody, DeliveryID: msgID()}, true, reason)
+	kDup := put(&trigger.Delivery{Kind: trigger.KindMNSTopic, Body: dupBody, DeliveryID: tt.NewID()}, true, reason)
 	kBad := put(&trigger.Delivery{Kind: trigger.KindBare, Body: badBody}, true, apierr.New(apierr.MissingField, "EventTime"))
 	if !strings.HasPrefix(kMNS, s.Prefix+"deadletter/upload/") {
 		t.Fatalf("letter key %s", kMNS)
@@ -169,7 +170,7 @@ func TestDeadLetterReplay(t *testing.T) {
 	}
 
 	// The replay is logged, with the control invocation's counts.
-	lb.waitFor(t, defaultLogWait, "the replay log lines", func(out string) bool {
+	waitLog(t, lb, defaultLogWait, "the replay log lines", func(out string) bool {
 		n := 0
 		for _, m := range jsonLines(out) {
 			if m["msg"] == "replay" && m["function"] == "upload" {

@@ -13,6 +13,7 @@ import (
 	"mediastate/shared/apierr"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/signature"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/localstack"
 	"mediastate/test/ossserver"
 )
@@ -37,8 +38,8 @@ func TestTransientStorageFailure(t *testing.T) {
 	idHTTP, idBatch := newID(), newID()
 	httpBody := withID(t, readSeed(t, "vod-file-upload-complete.json"), "7a1c2e80ea1f71eda2b5f7e4d3c1****", idHTTP)
 	batchBody := withID(t, readSeed(t, "ims-register-media-complete.json"), "71151b80f2d471ecb21b472190a9****", idBatch)
-	elem := cloudEvent(msgID(), batchBody, bodyPlain)
-	payload := batch(elem)
+	elem := tt.MNSEvent(tt.NewID(), batchBody, tt.Plain)
+	payload := tt.Batch(elem)
 	lettersBefore, err := listKeys(ctxT(t), stk.Client, stk.Prefix+"deadletter/")
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +120,7 @@ func TestColdStartTransientFailure(t *testing.T) {
 	body := vodUpload(id)
 
 	r := mustPostHTTP(t, s, "upload", body, signedHeaders(s, "upload", signature.VOD, localstack.LocalVODKey))
-	e := mustFCError(t, mustInvoke(t, s, "upload", batch(cloudEvent(msgID(), body, bodyPlain))))
+	e := mustFCError(t, mustInvoke(t, s, "upload", tt.Batch(tt.MNSEvent(tt.NewID(), body, tt.Plain))))
 	if err := s.OSS.SetFaults(ossserver.Faults{}); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestColdStartTransientFailure(t *testing.T) {
 		t.Errorf("answer %+v, want outcome retry", b)
 	}
 	if r.RequestID != "" && len(deliveryLines(lb.String(), r.RequestID)) == 0 {
-		lb.waitFor(t, defaultLogWait, "a delivery line for the failed HTTP delivery", func(out string) bool {
+		waitLog(t, lb, defaultLogWait, "a delivery line for the failed HTTP delivery", func(out string) bool {
 			return len(deliveryLines(out, r.RequestID)) > 0 || strings.Contains(out, `"msg":"not ready"`)
 		})
 		if len(deliveryLines(lb.String(), r.RequestID)) == 0 {

@@ -3,10 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -32,63 +30,29 @@ import (
 	"mediastate/shared/signature"
 	"mediastate/shared/state"
 	"mediastate/shared/statestore"
+	tt "mediastate/shared/trigger/triggertest"
+	"mediastate/test/fcemu"
 	"mediastate/test/localstack"
 	"mediastate/test/schemacheck"
 )
 
 // ---------------------------------------------------------------- logs
 
-// logBuffer collects the functions' output. It is safe for concurrent use
-// (several functions write to it) and lets a test wait, without sleeping,
-// until a line it expects has been copied out of a function's stdout.
-type logBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{} // closed and replaced on every write
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{})} }
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n, err := l.buf.Write(p)
-	close(l.changed)
-	l.changed = make(chan struct{})
-	return n, err
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// waitFor blocks until cond holds for the output so far, or fails the test
-// after timeout. It wakes up on every write.
-func (l *logBuffer) waitFor(t *testing.T, timeout time.Duration, what string, cond func(out string) bool) string {
+// waitLog blocks until cond holds for the functions' output so far, or
+// fails the test after timeout.
+func waitLog(t *testing.T, lb *fcemu.LogBuffer, timeout time.Duration, what string, cond func(out string) bool) string {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		l.mu.Lock()
-		out, ch := l.buf.String(), l.changed
-		l.mu.Unlock()
-		if cond(out) {
-			return out
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s in the functions' output", timeout, what)
-			return ""
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := lb.WaitFor(ctx, cond)
+	if err != nil {
+		t.Fatalf("timed out after %v waiting for %s in the functions' output", timeout, what)
 	}
+	return out
 }
 
 // leaks lists the secrets that occur in the output.
-func (l *logBuffer) leaks(secrets []string) []string {
-	out := l.String()
+func leaks(out string, secrets []string) []string {
 	var found []string
 	for _, s := range secrets {
 		if s != "" && strings.Contains(out, s) {
@@ -353,15 +317,11 @@ func schemeFor(src callback.Source) (signature.Scheme, string) {
 }
 
 // signedHeaders returns the headers a sender using scheme puts on a
-// callback to fn, signed now with key.
+// callback to fn, signed now with key; the signature is remembered as a
+// secret.
 func signedHeaders(s *localstack.Stack, fn string, scheme signature.Scheme, key string) http.Header {
-	ts := time.Now().Unix()
-	sig := scheme.Sign(s.URL+"/"+fn, ts, key)
-	rememberSecret(sig)
-	h := http.Header{}
-	h.Set(scheme.TimestampHeader, strconv.FormatInt(ts, 10))
-	h.Set(scheme.SignatureHeader, sig)
-	h.Set("Content-Type", "application/json")
+	h := tt.SignedHeaders(scheme, s.URL+"/"+fn, key, time.Now())
+	rememberSecret(h.Get(scheme.SignatureHeader))
 	return h
 }
 
@@ -439,112 +399,6 @@ func mustFCError(t *testing.T, r *response) fcError {
 	return e
 }
 
-// ---------------------------------------------------------------- envelopes
-
-// msgID returns an MNS-like message id.
-func msgID() string { return strings.ToUpper(randHex(16)) }
-
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-func upperMD5(s string) string {
-	sum := md5.Sum([]byte(s))
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
-// Body encodings inside an MNS envelope.
-const (
-	bodyPlain  = "plain"  // messageBody is the body as a JSON string
-	bodyBase64 = "base64" // messageBody is its base64 (IsBase64Decode off)
-	bodyObject = "object" // messageBody is the JSON object itself
-)
-
-func messageBody(body []byte, enc string) any {
-	switch enc {
-	case bodyBase64:
-		return b64(body)
-	case bodyObject:
-		return json.RawMessage(body)
-	}
-	return string(body)
-}
-
-// cloudEvent returns one EventBridge CloudEvent of an MNS queue message
-// (PLATFORM.md section 2, shared/trigger/testdata/eventbridge-cloudevents.json).
-func cloudEvent(id string, body []byte, enc string) []byte {
-	type data struct {
-		RequestID   string `json:"requestId"`
-		MessageID   string `json:"messageId"`
-		MessageBody any    `json:"messageBody"`
-	}
-	type ce struct {
-		ID                      string `json:"id"`
-		Source                  string `json:"source"`
-		SpecVersion             string `json:"specversion"`
-		Type                    string `json:"type"`
-		DataContentType         string `json:"datacontenttype"`
-		Subject                 string `json:"subject"`
-		Time                    string `json:"time"`
-		AliyunAccountID         string `json:"aliyunaccountid"`
-		AliyunPublishTime       string `json:"aliyunpublishtime"`
-		AliyunOriginalAccountID string `json:"aliyunoriginalaccountid"`
-		AliyunEventBusName      string `json:"aliyuneventbusname"`
-		AliyunRegionID          string `json:"aliyunregionid"`
-		AliyunPublishAddr       string `json:"aliyunpublishaddr"`
-		Data                    data   `json:"data"`
-	}
-	now := time.Now().UTC()
-	return mustJSON(ce{
-		ID: strings.ToLower(randHex(16)), Source: "acs:mns", SpecVersion: "1.0", Type: "mns:Queue:SendMessage",
-		DataContentType: "application/json; charset=utf-8", Subject: "acs:mns:cn-shanghai:1234567890000000:queues/ice-callback-media",
-		Time: now.Format("2006-01-02T15:04:05.000Z"), AliyunAccountID: "1234567890000000",
-		AliyunPublishTime: now.Format("2006-01-02T15:04:05.000Z"), AliyunOriginalAccountID: "1234567890000000",
-		AliyunEventBusName: "MNS-mediastate-callbacks", AliyunRegionID: "cn-shanghai", AliyunPublishAddr: "42.120.0.1",
-		Data: data{RequestID: strings.ToUpper(randHex(12)), MessageID: id, MessageBody: messageBody(body, enc)},
-	})
-}
-
-// rawData returns one element of an EventBridge batch with eventSchema
-// RawData: only the data part of the CloudEvent.
-func rawData(id string, body []byte, enc string) []byte {
-	return mustJSON(struct {
-		RequestID   string `json:"requestId"`
-		MessageID   string `json:"messageId"`
-		MessageBody any    `json:"messageBody"`
-	}{strings.ToUpper(randHex(12)), id, messageBody(body, enc)})
-}
-
-// batch joins elements into a JSON array, byte for byte.
-func batch(elems ...[]byte) []byte {
-	return append(append([]byte("[\n"), bytes.Join(elems, []byte(",\n"))...), "\n]"...)
-}
-
-// topicNotification returns an MNS topic notification in JSON format whose
-// MessageMD5 is the upper-case MD5 of Message as sent.
-func topicNotification(id string, body []byte, base64Message bool) []byte {
-	msg := string(body)
-	if base64Message {
-		msg = b64(body)
-	}
-	return mustJSON(struct {
-		TopicOwner       string `json:"TopicOwner"`
-		Message          string `json:"Message"`
-		Subscriber       string `json:"Subscriber"`
-		PublishTime      int64  `json:"PublishTime"`
-		SubscriptionName string `json:"SubscriptionName"`
-		MessageMD5       string `json:"MessageMD5"`
-		TopicName        string `json:"TopicName"`
-		MessageID        string `json:"MessageId"`
-	}{"1234567890000000", msg, "1234567890000000", time.Now().UnixMilli(), "fc-mediastate-e2e", upperMD5(msg), "mediastate-callbacks", id})
-}
-
 // ---------------------------------------------------------------- deliveries
 
 // itemResult is the outcome of one message of a delivery, whatever the
@@ -605,27 +459,27 @@ func invokeBatch(s *localstack.Stack, fn string, payload []byte, wantTrigger str
 	return out, nil
 }
 
-func ebShape(name string, enc string, raw bool) shape {
+func ebShape(name string, enc tt.Encoding, raw bool) shape {
 	return shape{name: name, batch: true, send: func(s *localstack.Stack, fn string, bodies [][]byte) ([]itemResult, error) {
 		var elems [][]byte
 		for _, b := range bodies {
 			if raw {
-				elems = append(elems, rawData(msgID(), b, enc))
+				elems = append(elems, tt.MNSRaw(tt.NewID(), b, enc))
 			} else {
-				elems = append(elems, cloudEvent(msgID(), b, enc))
+				elems = append(elems, tt.MNSEvent(tt.NewID(), b, enc))
 			}
 		}
 		trig := "eventbridge-mns"
 		if raw {
 			trig = "eventbridge-raw"
 		}
-		return invokeBatch(s, fn, batch(elems...), trig, len(bodies))
+		return invokeBatch(s, fn, tt.Batch(elems...), trig, len(bodies))
 	}}
 }
 
 func topicShape(name string, base64Message bool) shape {
 	return shape{name: name, send: func(s *localstack.Stack, fn string, bodies [][]byte) ([]itemResult, error) {
-		return invokeBatch(s, fn, topicNotification(msgID(), bodies[0], base64Message), "mns-topic", 1)
+		return invokeBatch(s, fn, tt.TopicJSON(tt.NewID(), bodies[0], base64Message), "mns-topic", 1)
 	}}
 }
 
@@ -633,7 +487,7 @@ func bareShape(name string, base64Body bool) shape {
 	return shape{name: name, send: func(s *localstack.Stack, fn string, bodies [][]byte) ([]itemResult, error) {
 		p := bodies[0]
 		if base64Body {
-			p = []byte(b64(p) + "\n")
+			p = tt.BareBase64(p)
 		}
 		return invokeBatch(s, fn, p, "bare", 1)
 	}}
@@ -641,27 +495,12 @@ func bareShape(name string, base64Body bool) shape {
 
 // httpEvent returns an FC 3.0 HTTP trigger event of a POST of body to fn
 // with headers h, the body base64-encoded when b64body is set.
-func httpEvent(fn string, body []byte, h http.Header, b64body bool) []byte {
-	headers := map[string]string{}
-	for k, vs := range h {
-		headers[k] = strings.Join(vs, ",")
-	}
-	text := string(body)
+func httpEvent(s *localstack.Stack, fn string, body []byte, h http.Header, b64body bool) []byte {
+	ev := tt.PostEvent(s.URL+"/"+fn, body, h, "127.0.0.1:40000", "e2e-"+randHex(8), time.Now())
 	if b64body {
-		text = b64(body)
+		ev.Body, ev.IsBase64Encoded = tt.B64(body), true
 	}
-	now := time.Now()
-	return mustJSON(map[string]any{
-		"version": "v1", "rawPath": "/" + fn, "body": text, "isBase64Encoded": b64body,
-		"headers": headers, "queryParameters": map[string]string{},
-		"requestContext": map[string]any{
-			"accountId": "1234567890", "domainName": "127.0.0.1", "domainPrefix": "127",
-			"http": map[string]string{"method": "POST", "path": "/" + fn, "protocol": "HTTP/1.1",
-				"sourceIp": "127.0.0.1", "userAgent": "e2e"},
-			"requestId": "e2e-" + randHex(8), "time": now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
-			"timeEpoch": strconv.FormatInt(now.UnixMilli(), 10),
-		},
-	})
+	return tt.JSON(ev)
 }
 
 // httpEventShape invokes fn with an HTTP trigger event the test built
@@ -673,7 +512,7 @@ func httpEventShape(name string, b64body bool) shape {
 		if err != nil {
 			return nil, err
 		}
-		r, err := invoke(s, fn, httpEvent(fn, bodies[0], h, b64body))
+		r, err := invoke(s, fn, httpEvent(s, fn, bodies[0], h, b64body))
 		if err != nil {
 			return nil, err
 		}
@@ -698,11 +537,11 @@ var applyingShapes = []shape{
 	{name: "http-signed", send: httpSigned},
 	httpEventShape("http-event-plain", false),
 	httpEventShape("http-event-base64", true),
-	ebShape("eventbridge-cloudevents-plain", bodyPlain, false),
-	ebShape("eventbridge-cloudevents-base64", bodyBase64, false),
-	ebShape("eventbridge-cloudevents-object", bodyObject, false),
-	ebShape("eventbridge-rawdata-plain", bodyPlain, true),
-	ebShape("eventbridge-rawdata-base64", bodyBase64, true),
+	ebShape("eventbridge-cloudevents-plain", tt.Plain, false),
+	ebShape("eventbridge-cloudevents-base64", tt.Base64, false),
+	ebShape("eventbridge-cloudevents-object", tt.Object, false),
+	ebShape("eventbridge-rawdata-plain", tt.Plain, true),
+	ebShape("eventbridge-rawdata-base64", tt.Base64, true),
 	topicShape("mns-topic-json", false),
 	topicShape("mns-topic-base64", true),
 	bareShape("bare", false),

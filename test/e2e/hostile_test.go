@@ -95,7 +95,7 @@ func TestHostileCallersStoreNothing(t *testing.T) {
 		t.Fatalf("hostile requests made %d PutObject requests", puts)
 	}
 	// Logged and counted: one line each, outcome refused, no body.
-	out := lb.waitFor(t, 30*time.Second, "refused lines", func(out string) bool {
+	out := waitLog(t, lb, 30*time.Second, "refused lines", func(out string) bool {
 		return strings.Count(out, `"outcome":"refused"`) >= 203
 	})
 	if strings.Contains(out, "victim.example.com") {

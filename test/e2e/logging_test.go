@@ -8,6 +8,7 @@ import (
 
 	"mediastate/shared/pipeline"
 	"mediastate/shared/signature"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/localstack"
 )
 
@@ -58,7 +59,7 @@ func TestDeliveryLogLines(t *testing.T) {
 	// A batch of three: applied, duplicate, dead-lettered.
 	id2 := newID()
 	body2 := withID(t, readSeed(t, "ims-create-audit-complete.json"), "71151b80f2d471ecb21b472190a9****", id2)
-	r = mustInvoke(t, stk, "media", batch(cloudEvent(msgID(), body2, bodyPlain), cloudEvent(msgID(), body2, bodyBase64), []byte(`{"id":"x-`+id2+`","specversion":"1.0","data":{}}`)))
+	r = mustInvoke(t, stk, "media", tt.Batch(tt.MNSEvent(tt.NewID(), body2, tt.Plain), tt.MNSEvent(tt.NewID(), body2, tt.Base64), []byte(`{"id":"x-`+id2+`","specversion":"1.0","data":{}}`)))
 	sum := mustSummary(t, r)
 	if len(sum.Results) != 3 {
 		t.Fatalf("batch summary %+v", sum)
@@ -73,7 +74,7 @@ func TestDeliveryLogLines(t *testing.T) {
 	rForeign := mustInvoke(t, stk, "transcode", vodUpload(newID()))
 	add(rForeign, want{"transcode", "bare", []pipeline.Outcome{pipeline.Applied}})
 
-	out := logs.waitFor(t, defaultLogWait, "a delivery line for every request", func(out string) bool {
+	out := waitLog(t, logs, defaultLogWait, "a delivery line for every request", func(out string) bool {
 		for _, c := range cases {
 			if len(deliveryLines(out, c.requestID)) < len(c.want.outcomes) {
 				return false

@@ -16,6 +16,7 @@ import (
 	"mediastate/shared/callback"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/state"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/schemacheck"
 )
 
@@ -55,9 +56,9 @@ func lifecycle(t *testing.T, id string, t0 time.Time) [][]byte {
 	content := func(changes map[string][2]string) string {
 		m := map[string]string{}
 		for f, c := range changes {
-			m[f] = string(mustJSON(map[string]string{"OldValue": c[0], "NewValue": c[1]}))
+			m[f] = string(tt.JSON(map[string]string{"OldValue": c[0], "NewValue": c[1]}))
 		}
-		return string(mustJSON(m))
+		return string(tt.JSON(m))
 	}
 	stream := func(def, format, job string, size int) map[string]any {
 		return map[string]any{"Status": "success", "Bitrate": "925", "Definition": def, "Duration": 15, "Encrypt": false,

@@ -11,7 +11,7 @@ import (
 // returns its OSS requests by operation.
 func ossOf(t *testing.T, r *response) (map[string]int64, map[string]any) {
 	t.Helper()
-	out := logs.waitFor(t, defaultLogWait, "the delivery line of "+r.RequestID, func(out string) bool {
+	out := waitLog(t, logs, defaultLogWait, "the delivery line of "+r.RequestID, func(out string) bool {
 		return len(deliveryLines(out, r.RequestID)) > 0
 	})
 	lines := deliveryLines(out, r.RequestID)

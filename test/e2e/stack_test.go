@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"mediastate/test/fcemu"
 	"mediastate/test/localstack"
 )
 
@@ -28,7 +29,7 @@ var stackFunctions = []string{"upload", "media", "transcode", "editing", "sweep"
 var stk *localstack.Stack
 
 // logs receives the output of every function of stk.
-var logs = newLogBuffer()
+var logs = fcemu.NewLogBuffer(0)
 
 // root is the repository root.
 var root string
@@ -57,8 +58,8 @@ func run(m *testing.M) int {
 	code := m.Run()
 	// Every signature any test sent must be absent from the functions'
 	// output, whichever test sent it and whenever its line was written.
-	if leaks := logs.leaks(secretsToHide()); len(leaks) > 0 {
-		fmt.Fprintf(os.Stderr, "e2e: FAIL: the functions' log output contains secrets: %s\n", strings.Join(leaks, "; "))
+	if found := leaks(logs.String(), secretsToHide()); len(found) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: the functions' log output contains secrets: %s\n", strings.Join(found, "; "))
 		code = 1
 	}
 	closeStart := time.Now()
@@ -74,11 +75,11 @@ func run(m *testing.M) int {
 // startStack starts a small stack of its own for a test that needs an OSS
 // bucket nobody else uses. The binaries are the ones TestMain built
 // (fcemu caches builds per process).
-func startStack(t *testing.T, functions ...string) (*localstack.Stack, *logBuffer) {
+func startStack(t *testing.T, functions ...string) (*localstack.Stack, *fcemu.LogBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	lb := newLogBuffer()
+	lb := fcemu.NewLogBuffer(0)
 	s, err := localstack.Start(ctx, localstack.Options{
 		Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: functions, Log: lb,
 	})
@@ -89,8 +90,8 @@ func startStack(t *testing.T, functions ...string) (*localstack.Stack, *logBuffe
 		if err := s.Close(); err != nil {
 			t.Errorf("close stack: %v", err)
 		}
-		if leaks := lb.leaks(secretsToHide()); len(leaks) > 0 {
-			t.Errorf("the functions' log output contains secrets: %s", strings.Join(leaks, "; "))
+		if found := leaks(lb.String(), secretsToHide()); len(found) > 0 {
+			t.Errorf("the functions' log output contains secrets: %s", strings.Join(found, "; "))
 		}
 	})
 	return s, lb

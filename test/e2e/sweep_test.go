@@ -56,7 +56,7 @@ func TestSweepReport(t *testing.T) {
 	if len(after) != len(before) || len(after) != 3 {
 		t.Fatalf("sweep removed young versions: before %v after %v", before, after)
 	}
-	logs.waitFor(t, defaultLogWait, "the sweep log line", func(out string) bool {
+	waitLog(t, logs, defaultLogWait, "the sweep log line", func(out string) bool {
 		for _, m := range jsonLines(out) {
 			if m["msg"] == "sweep" && m["function"] == "sweep" && m["deleted"] == float64(0) {
 				return true

@@ -93,7 +93,7 @@ func Build(ctx context.Context, pkgDir, outDir string) (string, error) {
 
 // goBuild runs the go tool for one package.
 func goBuild(ctx context.Context, absPkg, outDir string) (string, error) {
-	root, err := moduleRoot(absPkg)
+	root, err := ModuleRoot(absPkg)
 	if err != nil {
 		return "", fmt.Errorf("fcemu: build %s: %w", absPkg, err)
 	}
@@ -131,9 +131,14 @@ func goBuild(ctx context.Context, absPkg, outDir string) (string, error) {
 	return bin, nil
 }
 
-// moduleRoot returns the closest directory at or above dir holding go.mod.
-func moduleRoot(dir string) (string, error) {
-	for d := dir; ; {
+// ModuleRoot returns the closest directory at or above dir holding go.mod,
+// as an absolute path.
+func ModuleRoot(dir string) (string, error) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
 			return d, nil
 		}

@@ -313,7 +313,7 @@ type process struct {
 // Function is a running emulated function. It is safe for concurrent use.
 type Function struct {
 	cfg   Config
-	logs  *logBuffer
+	logs  *LogBuffer
 	out   io.Writer
 	errw  io.Writer
 	outMu sync.Mutex // serialises writes to Config.Stdout and Config.Stderr
@@ -360,7 +360,7 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 	}
 	f := &Function{
 		cfg:    cfg,
-		logs:   newLogBuffer(cfg.LogLimit),
+		logs:   NewLogBuffer(cfg.LogLimit),
 		active: map[string]*invocation{},
 		wake:   make(chan struct{}),
 	}
@@ -391,11 +391,11 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 		case <-p.exited:
 			_ = f.Close()
 			return nil, fmt.Errorf("fcemu: start %s: instance %d (pid %d) exited before polling for invocations: %s\n%s",
-				cfg.Name, p.inst.index, p.pid, f.exitStatus(p), f.logs.tail(4096))
+				cfg.Name, p.inst.index, p.pid, f.exitStatus(p), f.logs.Tail(4096))
 		case <-timer.C:
 			_ = f.Close()
 			return nil, fmt.Errorf("fcemu: start %s: instance %d (pid %d) did not poll for invocations within %s\n%s",
-				cfg.Name, p.inst.index, p.pid, cfg.StartTimeout, f.logs.tail(4096))
+				cfg.Name, p.inst.index, p.pid, cfg.StartTimeout, f.logs.Tail(4096))
 		case <-ctx.Done():
 			_ = f.Close()
 			return nil, fmt.Errorf("fcemu: start %s: %w", cfg.Name, ctx.Err())

@@ -1,6 +1,7 @@
 package fcemu
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -10,27 +11,53 @@ import (
 
 func TestLogBufferKeepsTail(t *testing.T) {
 	t.Parallel()
-	b := newLogBuffer(8)
-	b.append([]byte("abc"))
-	b.append([]byte("defgh"))
+	b := NewLogBuffer(8)
+	b.Write([]byte("abc"))
+	b.Write([]byte("defgh"))
 	if got := b.String(); got != "abcdefgh" {
 		t.Errorf("at the limit: %q", got)
 	}
-	b.append([]byte("ij"))
+	b.Write([]byte("ij"))
 	if got := b.String(); got != "cdefghij" {
 		t.Errorf("after overflow: %q, want cdefghij", got)
 	}
-	b.append([]byte("0123456789"))
+	b.Write([]byte("0123456789"))
 	if got := b.String(); got != "23456789" {
 		t.Errorf("after an oversized write: %q, want 23456789", got)
 	}
-	if got := b.tail(3); got != "789" {
+	if got := b.Tail(3); got != "789" {
 		t.Errorf("tail(3) = %q", got)
 	}
 	var sink strings.Builder
 	w := b.tee(&sink, new(sync.Mutex))
 	if n, err := w.Write([]byte("xy")); n != 2 || err != nil || sink.String() != "xy" || !strings.HasSuffix(b.String(), "xy") {
 		t.Errorf("tee write: n %d, err %v, sink %q, buffer %q", n, err, sink.String(), b.String())
+	}
+}
+
+func TestLogBufferWaitFor(t *testing.T) {
+	t.Parallel()
+	b := NewLogBuffer(0)
+	done := make(chan string)
+	go func() {
+		out, err := b.WaitFor(context.Background(), func(out string) bool { return strings.Contains(out, "ready") })
+		if err != nil {
+			out = err.Error()
+		}
+		done <- out
+	}()
+	b.Write([]byte("starting\n"))
+	b.Write([]byte("ready\n"))
+	if out := <-done; out != "starting\nready\n" {
+		t.Errorf("WaitFor returned %q", out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.WaitFor(ctx, func(string) bool { return false }); err != context.Canceled {
+		t.Errorf("WaitFor after cancel: %v", err)
+	}
+	if got := b.String(); got != "starting\nready\n" {
+		t.Errorf("unbounded buffer kept %q", got)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	"mediastate/shared/ossx"
 	"mediastate/shared/signature"
 	"mediastate/shared/trigger"
-	"mediastate/test/localstack"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/ossserver"
 )
 
@@ -80,22 +80,14 @@ func hostilePayload(env *Env, fn, kind string, n int, now time.Time) []byte {
 }
 
 // rawHTTPEvent builds the FC HTTP trigger event of a request to fn with
-// body and headers h.
+// body and headers h (and Content-Type application/json unless h sets it),
+// from a hostile client.
 func rawHTTPEvent(env *Env, fn string, body []byte, h http.Header, reqID string, now time.Time) []byte {
-	r, err := http.NewRequest(http.MethodPost, env.Keys.URL(fn), bytes.NewReader(body))
-	if err != nil {
-		panic(err)
-	}
-	r.Header.Set("Content-Type", "application/json")
+	hh := http.Header{"Content-Type": {"application/json"}}
 	for k, vs := range h {
-		r.Header[k] = vs
+		hh[k] = vs
 	}
-	r.RemoteAddr = "198.51.100.66:40000"
-	ev, err := localstack.HTTPEvent(r, body, reqID, now)
-	if err != nil {
-		panic(err)
-	}
-	return ev
+	return tt.JSON(tt.PostEvent(env.Keys.URL(fn), body, hh, "198.51.100.66:40000", reqID, now))
 }
 
 // hostileFn is the function a kind is sent to.
@@ -262,9 +254,7 @@ func hostileAfter(ctx context.Context, env *Env, rep *HostileReport) error {
 		}
 		now := time.Now()
 		url := env.Keys.URL("media")
-		h := http.Header{}
-		h.Set(signature.VOD.TimestampHeader, fmt.Sprint(now.Unix()))
-		h.Set(signature.VOD.SignatureHeader, signature.VOD.Sign(url, now.Unix(), env.Keys.VOD))
+		h := tt.SignedHeaders(signature.VOD, url, env.Keys.VOD, now)
 		return rawHTTPEvent(env, "media", body, h, fmt.Sprintf("mem-limit-%d", i), now)
 	}
 	payloads := make([][]byte, 32)

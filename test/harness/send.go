@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -16,7 +14,7 @@ import (
 	"mediastate/shared/pipeline"
 	"mediastate/shared/signature"
 	"mediastate/shared/trigger"
-	"mediastate/test/localstack"
+	tt "mediastate/shared/trigger/triggertest"
 )
 
 // Answer is what an invocation returned.
@@ -224,26 +222,6 @@ func parseAnswer(d *Delivery, ans Answer, problems *[]string) ([]ItemOutcome, bo
 	return items, retry
 }
 
-// cloudEvent is an EventBridge CloudEvent of an MNS queue message.
-type cloudEvent struct {
-	ID              string `json:"id"`
-	Source          string `json:"source"`
-	SpecVersion     string `json:"specversion"`
-	Type            string `json:"type"`
-	DataContentType string `json:"datacontenttype"`
-	Subject         string `json:"subject"`
-	Time            string `json:"time"`
-	AccountID       string `json:"aliyunaccountid"`
-	PublishTime     string `json:"aliyunpublishtime"`
-	EventBus        string `json:"aliyuneventbusname"`
-	Region          string `json:"aliyunregionid"`
-	Data            struct {
-		RequestID   string `json:"requestId"`
-		MessageID   string `json:"messageId"`
-		MessageBody string `json:"messageBody"`
-	} `json:"data"`
-}
-
 // buildPayload returns the invocation payload of a non-HTTP delivery: a
 // JSON array of CloudEvents, or the raw bad payload.
 func buildPayload(scenario string, d *Delivery) []byte {
@@ -251,27 +229,18 @@ func buildPayload(scenario string, d *Delivery) []byte {
 		return d.Items[0].Bad.Body
 	}
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	evs := make([]cloudEvent, len(d.Items))
+	evs := make([]tt.CloudEvent, len(d.Items))
 	for i, it := range d.Items {
-		body := itemBody(it)
-		ce := cloudEvent{ID: fmt.Sprintf("%s-%d-%d", scenario, d.ID, i), Source: "acs:mns", SpecVersion: "1.0",
-			Type: "mns:Queue:SendMessage", DataContentType: "application/json; charset=utf-8",
-			Subject: "acs:mns:cn-local:1234567890:queues/ice-callback-mediastate", Time: now,
-			AccountID: "1234567890", PublishTime: now, EventBus: "MNS-mediastate", Region: "cn-local"}
-		ce.Data.RequestID = fmt.Sprintf("R%s%08X%04X", scenario, d.ID, i)
-		ce.Data.MessageID = fmt.Sprintf("M%s%08X%04X", scenario, d.ID, i)
+		enc := tt.Plain
 		if it.Base64 {
-			ce.Data.MessageBody = base64.StdEncoding.EncodeToString(body)
-		} else {
-			ce.Data.MessageBody = string(body)
+			enc = tt.Base64
 		}
-		evs[i] = ce
+		data := tt.MNSData{RequestID: fmt.Sprintf("R%s%08X%04X", scenario, d.ID, i),
+			MessageID: fmt.Sprintf("M%s%08X%04X", scenario, d.ID, i), MessageBody: enc.Body(itemBody(it))}
+		evs[i] = tt.NewCloudEvent(fmt.Sprintf("%s-%d-%d", scenario, d.ID, i), data)
+		evs[i].Time, evs[i].AliyunPublishTime = now, now
 	}
-	b, err := json.Marshal(evs)
-	if err != nil {
-		panic(err)
-	}
-	return b
+	return tt.JSON(evs)
 }
 
 func itemBody(it *Item) []byte {
@@ -286,7 +255,6 @@ func itemBody(it *Item) []byte {
 // over the configured callback URL, the timestamp now.
 func httpPayload(d *Delivery, k Keys, reqID string, now time.Time) []byte {
 	it := d.Items[0]
-	body := itemBody(it)
 	url := k.URL(d.Fn)
 	scheme, key := signature.VOD, k.VOD
 	if it.Event != nil && it.Event.Source == callback.SourceIMS || it.Bad != nil {
@@ -295,19 +263,7 @@ func httpPayload(d *Delivery, k Keys, reqID string, now time.Time) []byte {
 	if it.Bad != nil && it.Bad.Kind == BadSignature {
 		key = "not-the-key"
 	}
-	r, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		panic(err)
-	}
-	ts := now.Unix()
-	r.Header.Set(scheme.TimestampHeader, fmt.Sprint(ts))
-	r.Header.Set(scheme.SignatureHeader, scheme.Sign(url, ts, key))
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("User-Agent", "mediastate-harness")
-	r.RemoteAddr = "203.0.113.7:41000"
-	ev, err := localstack.HTTPEvent(r, body, reqID, now)
-	if err != nil {
-		panic(err)
-	}
-	return ev
+	h := tt.SignedHeaders(scheme, url, key, now)
+	h.Set("User-Agent", "mediastate-harness")
+	return tt.JSON(tt.PostEvent(url, itemBody(it), h, "203.0.113.7:41000", reqID, now))
 }

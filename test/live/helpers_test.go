@@ -7,9 +7,6 @@ package live
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -28,6 +24,7 @@ import (
 	"mediastate/shared/live/describe"
 	"mediastate/shared/live/notify"
 	"mediastate/shared/signature"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/localstack"
 )
 
@@ -102,16 +99,27 @@ func do(t testing.TB, req *http.Request) answer {
 	return a
 }
 
-// signedReq is a Live callback signed with key (the local key when "").
+// signedReq is a Live callback signed now with key (the local key when "").
 func signedReq(body, key string) *http.Request {
+	return signedAs(signature.Live, body, key, time.Now())
+}
+
+// signedAs is a callback to liverecord signed by scheme at the time at with
+// key (the scheme's local key when "").
+func signedAs(scheme signature.Scheme, body, key string, at time.Time) *http.Request {
 	if key == "" {
-		key = localstack.LocalLiveKey
+		switch scheme.Name {
+		case signature.VOD.Name:
+			key = localstack.LocalVODKey
+		case signature.IMS.Name:
+			key = localstack.LocalIMSKey
+		default:
+			key = localstack.LocalLiveKey
+		}
 	}
 	req, _ := http.NewRequest(http.MethodPost, callbackURL(), strings.NewReader(body))
-	ts := time.Now().Unix()
+	req.Header = tt.SignedHeaders(scheme, callbackURL(), key, at)
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set(signature.Live.TimestampHeader, strconv.FormatInt(ts, 10))
-	req.Header.Set(signature.Live.SignatureHeader, signature.Live.Sign(callbackURL(), ts, key))
 	return req
 }
 
@@ -171,44 +179,28 @@ func invoke(t testing.TB, payload string) summary {
 	return s
 }
 
-var msgSeq atomic.Int64
-
-func msgID() string { return fmt.Sprintf("%032X", msgSeq.Add(1)) }
-
 // cloudEvents is an EventBridge MNS batch (CloudEvents); bodies are
 // base64-encoded when b64 is set.
 func cloudEvents(b64 bool, bodies ...string) string {
-	var evs []map[string]any
-	for _, b := range bodies {
-		mb := b
-		if b64 {
-			mb = base64.StdEncoding.EncodeToString([]byte(b))
-		}
-		evs = append(evs, map[string]any{"id": msgID(), "source": "acs:mns", "specversion": "1.0", "type": "mns:Queue:SendMessage",
-			"subject": "acs:mns:cn-shanghai:1234567890:queues/live-callbacks", "time": time.Now().UTC().Format(time.RFC3339Nano),
-			"data": map[string]any{"requestId": msgID(), "messageId": msgID(), "messageBody": mb}})
+	enc := tt.Plain
+	if b64 {
+		enc = tt.Base64
 	}
-	out, _ := json.Marshal(evs)
-	return string(out)
+	return string(tt.CloudEvents(enc, bytesOf(bodies)...))
 }
 
 // rawData is an EventBridge MNS batch with eventSchema RawData.
-func rawData(bodies ...string) string {
-	var evs []map[string]any
-	for _, b := range bodies {
-		evs = append(evs, map[string]any{"requestId": msgID(), "messageId": msgID(), "messageBody": b})
-	}
-	out, _ := json.Marshal(evs)
-	return string(out)
-}
+func rawData(bodies ...string) string { return string(tt.RawData(tt.Plain, bytesOf(bodies)...)) }
 
 // topic is an MNS topic notification in JSON format.
-func topic(body string) string {
-	sum := md5.Sum([]byte(body))
-	out, _ := json.Marshal(map[string]any{"TopicOwner": "1234567890", "Message": body, "Subscriber": "1234567890",
-		"PublishTime": time.Now().UnixMilli(), "SubscriptionName": "fc-live", "MessageMD5": strings.ToUpper(hex.EncodeToString(sum[:])),
-		"TopicName": "live-callbacks", "MessageId": msgID()})
-	return string(out)
+func topic(body string) string { return string(tt.TopicJSON(tt.NewID(), []byte(body), false)) }
+
+func bytesOf(ss []string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
 }
 
 func fileBody(domain, stream, uri string, stop int64) string {
@@ -323,14 +315,6 @@ func orderKey(st *notify.Stored) string {
 
 func sortStored(sts []*notify.Stored) {
 	slices.SortFunc(sts, func(a, b *notify.Stored) int { return strings.Compare(orderKey(a), orderKey(b)) })
-}
-
-func liveSign(ts int64) string {
-	return signature.Live.Sign(callbackURL(), ts, localstack.LocalLiveKey)
-}
-
-func vodSign(ts int64) string {
-	return signature.VOD.Sign(callbackURL(), ts, localstack.LocalVODKey)
 }
 
 func decodeEvent(t testing.TB, body string) *callback.Event {

@@ -15,6 +15,7 @@ import (
 	"mediastate/shared/deadletter"
 	"mediastate/shared/live"
 	"mediastate/shared/live/notify"
+	"mediastate/shared/signature"
 	"mediastate/shared/statestore"
 	"mediastate/test/schemacheck"
 )
@@ -208,15 +209,13 @@ func TestBadDeliveries(t *testing.T) {
 			return post(t, b, map[string]string{"Content-Type": "application/json"})
 		}, 401, "MissingSignature", false},
 		{"expired timestamp", statusBody(domain, "s3", "record_started"), func(b string) answer {
-			ts := time.Now().Add(-time.Hour).Unix()
-			return post(t, b, map[string]string{"ALI-LIVE-TIMESTAMP": fmt.Sprint(ts), "ALI-LIVE-SIGNATURE": liveSign(ts)})
+			return do(t, signedAs(signature.Live, b, "", time.Now().Add(-time.Hour)))
 		}, 401, "RequestExpired", false},
 		{"no app", fmt.Sprintf(`{"domain":%q,"stream":"s4","event":"record_started"}`, domain), func(b string) answer { return sendSigned(t, b, "") }, 400, "MissingField", true},
 		{"bad stream name", fmt.Sprintf(`{"domain":%q,"app":"app1","stream":"s 5","event":"record_paused"}`, domain), func(b string) answer { return sendSigned(t, b, "") }, 400, "InvalidId", true},
 		{"file without stop_time", fmt.Sprintf(`{"domain":%q,"app":"app1","stream":"s6","uri":"x.m3u8"}`, domain), func(b string) answer { return sendSigned(t, b, "") }, 400, "MissingField", true},
 		{"VOD event", `{"EventType":"FileUploadComplete","EventTime":"2024-01-01T00:00:00Z","VideoId":"v-live-1","Status":"success","FileUrl":"http://x/y.mp4"}`, func(b string) answer {
-			ts := time.Now().Unix()
-			return post(t, b, map[string]string{"X-VOD-TIMESTAMP": fmt.Sprint(ts), "X-VOD-SIGNATURE": vodSign(ts)})
+			return do(t, signedAs(signature.VOD, b, "", time.Now()))
 		}, 422, "WrongFamily", false},
 		{"not JSON", `domain=bad.example.com`, func(b string) answer { return sendSigned(t, b, "") }, 400, "MalformedJSON", false},
 		{"domain not a name", `{"domain":"bad/x","app":"a","stream":"s","event":"record_started"}`, func(b string) answer { return sendSigned(t, b, "") }, 400, "InvalidId", false},

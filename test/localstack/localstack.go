@@ -31,12 +31,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"mediastate/shared/localdefaults"
 	"mediastate/shared/media"
 	"mediastate/shared/ossx"
 	"mediastate/shared/statestore"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/fcemu"
 	"mediastate/test/ossserver"
 )
@@ -147,22 +147,7 @@ type Stack struct {
 }
 
 // FindRoot returns the directory holding go.mod, from dir upwards.
-func FindRoot(dir string) (string, error) {
-	d, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no go.mod above %s", dir)
-		}
-		d = parent
-	}
-}
+func FindRoot(dir string) (string, error) { return fcemu.ModuleRoot(dir) }
 
 // FunctionNames lists the function directories under root/functions.
 func FunctionNames(root string) ([]string, error) {
@@ -377,56 +362,13 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serveHTTPTrigger(w, r, f, fn, body)
 }
 
-// HTTPEvent builds the FC 3.0 HTTP trigger event for a request.
-func HTTPEvent(r *http.Request, body []byte, requestID string, now time.Time) ([]byte, error) {
-	headers := map[string]string{}
-	for k, vs := range r.Header {
-		headers[k] = strings.Join(vs, ",")
-	}
-	query := map[string]string{}
-	for k, vs := range r.URL.Query() {
-		query[k] = strings.Join(vs, ",")
-	}
-	ev := map[string]any{
-		"version":         "v1",
-		"rawPath":         r.URL.EscapedPath(),
-		"headers":         headers,
-		"queryParameters": query,
-		"requestContext": map[string]any{
-			"accountId": "1234567890", "domainName": r.Host, "domainPrefix": strings.SplitN(r.Host, ".", 2)[0],
-			"http": map[string]any{"method": r.Method, "path": r.URL.Path, "protocol": r.Proto,
-				"sourceIp": hostOnly(r.RemoteAddr), "userAgent": r.UserAgent()},
-			"requestId": requestID, "time": now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
-			"timeEpoch": strconv.FormatInt(now.UnixMilli(), 10),
-		},
-	}
-	if utf8.Valid(body) {
-		ev["body"], ev["isBase64Encoded"] = string(body), false
-	} else {
-		ev["body"], ev["isBase64Encoded"] = base64.StdEncoding.EncodeToString(body), true
-	}
-	return json.Marshal(ev)
-}
-
-func hostOnly(addr string) string {
-	h, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return h
-}
-
 func (s *Stack) requestID() string {
 	return fmt.Sprintf("local-%d-%06d", os.Getpid(), s.reqSeq.Add(1))
 }
 
 func (s *Stack) serveHTTPTrigger(w http.ResponseWriter, r *http.Request, f *fcemu.Function, fn string, body []byte) {
 	id := s.requestID()
-	ev, err := HTTPEvent(r, body, id, time.Now())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
+	ev := tt.JSON(tt.HTTPEventOf(r, body, id, time.Now()))
 	res, err := f.Invoke(r.Context(), ev, fcemu.WithRequestID(id))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
