@@ -62,14 +62,21 @@ const MaxBodySize = 64 << 10
 //   - InvalidId: an id that fails ValidateID.
 //
 // All are client faults: the same body will never decode.
-func Decode(body []byte) (*Event, error) {
+func Decode(body []byte) (*Event, error) { return DecodeIdentified(body, "") }
+
+// DecodeIdentified is Decode for a body whose content identity a caller
+// computed already: id must be Identity(body), or "" to have Decode
+// compute it. The Live recorder needs the identity before decoding; this
+// way a Live body is hashed once.
+func DecodeIdentified(body []byte, id string) (*Event, error) {
 	ev, err := decode(body)
 	if err != nil {
 		return nil, err
 	}
-	id, err := Identity(body)
-	if err != nil {
-		return nil, err
+	if id == "" {
+		if id, err = Identity(body); err != nil {
+			return nil, err
+		}
 	}
 	ev.EventID = id
 	ev.Raw = json.RawMessage(bytes.Clone(body))

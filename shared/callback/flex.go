@@ -161,6 +161,15 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// text returns the value leniently: the string, the text of a number or
+// boolean; "" for null, objects and arrays.
+func (f *flexString) text() string {
+	if f.kind == kindBool {
+		return string(f.raw)
+	}
+	return f.s
+}
+
 // numberText returns the text of a number field: the literal of a JSON
 // number or the trimmed content of a JSON string. ok is false for other
 // kinds; an empty string yields "" with ok true.

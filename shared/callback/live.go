@@ -54,14 +54,66 @@ func (l *liveFields) isLive() bool {
 		l.Event.present() || l.URI.present()
 }
 
+// liveBody is a body read as a Live recording callback: its EventType, if
+// any, and the Live fields.
+type liveBody struct {
+	EventType flexString `json:"EventType"`
+	liveFields
+}
+
+// readLive is the one rule that tells a Live recording callback body, for
+// Decode, DetectLive and so every caller of either: a JSON object with no
+// EventType (absent or null) and at least one of domain, app, stream,
+// event or uri that is not null. Keys match in any case. err is set only
+// when body is no valid JSON object.
+func readLive(body []byte) (l *liveFields, ok bool, err error) {
+	if kindOf(body) != kindObject {
+		return nil, false, malformedBody(body, "a JSON object")
+	}
+	var b liveBody
+	if err := json.Unmarshal(body, &b); err != nil {
+		return nil, false, malformedBody(body, "a JSON object")
+	}
+	return &b.liveFields, !b.EventType.present() && b.isLive(), nil
+}
+
+// LiveTarget is what a Live recording callback body says it is about,
+// read leniently so that malformed callbacks can be told apart too.
+type LiveTarget struct {
+	// Domain is the domain in lower case (domain names are
+	// case-insensitive); App and Stream are as given. Numbers and booleans
+	// are taken as their JSON text, objects and arrays as "".
+	Domain, App, Stream string
+	// Type is the "event" value, or file_created when there is none but a
+	// uri; "" otherwise.
+	Type string
+}
+
+// DetectLive reports whether body is a Live recording callback, by the
+// same rule Decode uses to decode it as one (see readLive): envelopes
+// (package trigger) and the Live recorder ask it, so that a body is Live
+// for all of them or for none. It also returns what the body names; none
+// of it is validated (Decode does that).
+func DetectLive(body []byte) (LiveTarget, bool) {
+	l, ok, _ := readLive(body)
+	if !ok {
+		return LiveTarget{}, false
+	}
+	tg := LiveTarget{Domain: strings.ToLower(l.Domain.text()), App: l.App.text(), Stream: l.Stream.text(), Type: l.Event.text()}
+	if tg.Type == "" && l.URI.text() != "" {
+		tg.Type = liveFileCreated
+	}
+	return tg, true
+}
+
 // decodeLive converts a Live recording callback. It returns a MissingField
 // error about EventType when body is no Live callback either.
 func decodeLive(body []byte) (*Event, error) {
-	var l liveFields
-	if err := json.Unmarshal(body, &l); err != nil {
-		return nil, malformedBody(body, "a JSON object")
+	l, ok, err := readLive(body)
+	if err != nil {
+		return nil, err
 	}
-	if !l.isLive() {
+	if !ok {
 		return nil, apierr.Field(apierr.MissingField, "", "EventType",
 			"required: the body is neither a VOD or IMS event (no EventType) nor a Live recording callback (no domain, app, stream, event or uri)")
 	}

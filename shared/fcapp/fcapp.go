@@ -11,12 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"mediastate/shared/apierr"
@@ -44,9 +41,6 @@ type Spec struct {
 	Families []callback.Family
 	// NewApplier builds the state applier.
 	NewApplier func(env *Env) (pipeline.Applier, error)
-	// Core, when set, replaces the default core handler
-	// (pipeline.Apply(applier, Families...)); it receives the applier.
-	Core func(env *Env, a pipeline.Applier) pipeline.Handler
 	// Extend, when set, adds middlewares to the standard pipeline
 	//
 	//	Log, Recover, Budget, <outer...>, DeadLetter | Verify | Ready, <inner...> | core
@@ -57,31 +51,24 @@ type Spec struct {
 	Extend func(env *Env) (outer, inner []pipeline.Middleware, err error)
 }
 
-// App is a configured function.
+// App is a configured function fed callbacks.
 type App struct {
+	*base
 	spec    Spec
-	env     *Env
-	creds   *ossx.Credentials
 	invoker *pipeline.Invoker
 	dl      *deadletter.Store
-
-	mu       sync.Mutex
-	ready    bool
-	fatal    error
-	checking chan struct{} // closed when the check under way ends
 }
 
 // Main configures the function from the environment and hands it to
-// fc.Start. A configuration error is logged and ends the process, so the
-// function fails visibly at its first invocation.
+// fc.Start (see run).
 func Main(spec Spec) {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	app, err := New(spec, os.Getenv, logger)
-	if err != nil {
-		logger.Error("start-up failed", "function", spec.Name, "code", string(apierr.CodeOf(err)), "error", err.Error())
-		os.Exit(1)
-	}
-	fc.Start(app.Handle)
+	run(spec.Name, func(getenv config.Getenv, logger *slog.Logger) (handler, error) {
+		app, err := New(spec, getenv, logger)
+		if err != nil {
+			return nil, err
+		}
+		return app.Handle, nil
+	})
 }
 
 // New builds the function. getenv reads the configuration.
@@ -90,11 +77,11 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, creds, err := openBucket(cfg, getenv)
+	bs, err := bootstrap(spec.Name, cfg, getenv, logger)
 	if err != nil {
 		return nil, err
 	}
-	env := &Env{Name: spec.Name, Config: cfg, Bucket: b, Logger: logger}
+	env := bs.env
 	applier, err := spec.NewApplier(env)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
@@ -104,24 +91,21 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	core := pipeline.Apply(applier, spec.Families...)
-	if spec.Core != nil {
-		core = spec.Core(env, applier)
-	}
 	var extraOuter, extraInner []pipeline.Middleware
 	if spec.Extend != nil {
 		if extraOuter, extraInner, err = spec.Extend(env); err != nil {
 			return nil, fmt.Errorf("%s: %w", spec.Name, err)
 		}
 	}
-	dl := deadletter.New(b, cfg.Prefix, spec.Name)
-	app := &App{spec: spec, env: env, creds: creds, dl: dl}
+	dl := deadletter.New(env.Bucket, cfg.Prefix, spec.Name)
+	app := &App{base: bs, spec: spec, dl: dl}
 	// The answer budget is outermost but for logging, so that every HTTP
 	// delivery, its dead letter and notify record included, is answered
 	// within the sender's patience.
 	outer := append(append([]pipeline.Middleware{pipeline.Log(logger, spec.Name, RequestID), pipeline.Recover(), pipeline.Budget(cfg.AnswerBudget)},
 		extraOuter...), pipeline.DeadLetter(dl, RequestID, cfg.AuthOff))
 	gate := []pipeline.Middleware{pipeline.Verify(set, cfg.AuthOff)}
-	inner := append([]pipeline.Middleware{pipeline.Ready(app.checkReady)}, extraInner...)
+	inner := append([]pipeline.Middleware{pipeline.Ready(app.ready.check)}, extraInner...)
 	app.invoker = pipeline.NewInvoker(core, outer, gate, inner)
 
 	schemes := []string{}
@@ -134,11 +118,11 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 		logger.Warn("CALLBACK_AUTH=off: HTTP callbacks are accepted WITHOUT signature verification; anyone who can reach the HTTP trigger can write state",
 			"function", spec.Name)
 	}
-	if creds.Valid() {
+	if app.creds.Valid() {
 		// Run outside FC with static credentials: check the bucket now.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := app.checkReady(ctx); err != nil && apierr.IsPermanent(err) {
+		if err := app.ready.check(ctx); err != nil && apierr.IsPermanent(err) {
 			return nil, err
 		}
 	}
@@ -146,14 +130,6 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 }
 
 type requestIDKey struct{}
-
-// openBucket returns the configured bucket with credentials from the
-// environment; FC functions replace them per invocation (fromInvocation).
-func openBucket(cfg *config.Config, getenv config.Getenv) (*ossx.Bucket, *ossx.Credentials, error) {
-	creds := ossx.CredentialsFromEnv(getenv)
-	b, err := ossx.New(ossx.Config{Endpoint: cfg.Endpoint, Bucket: cfg.Bucket, Region: cfg.Region, Credentials: creds})
-	return b, creds, err
-}
 
 // fromInvocation takes the invocation's role credentials into creds and
 // returns ctx carrying its request id (see RequestID).
@@ -178,65 +154,15 @@ func RequestID(ctx context.Context) string {
 // The bucket check runs inside the pipeline (pipeline.Ready), within each
 // delivery's answer budget.
 func (a *App) Handle(ctx context.Context, payload []byte) (any, error) {
-	ctx = fromInvocation(ctx, a.creds)
+	ctx = a.begin(ctx)
 	if c, ok := parseControl(payload); ok {
-		if err := a.checkReady(ctx); err != nil {
+		if err := a.ready.check(ctx); err != nil {
 			return nil, err
 		}
 		return a.control(ctx, c)
 	}
 	return a.invoker.Invoke(ctx, payload)
 }
-
-// checkReady refuses a versioned bucket, once per process: the first caller
-// asks OSS, concurrent callers wait for its answer (or their own deadline).
-// A permanent verdict is kept; after a transient failure the next caller
-// asks again.
-func (a *App) checkReady(ctx context.Context) error {
-	for {
-		a.mu.Lock()
-		switch {
-		case a.ready:
-			a.mu.Unlock()
-			return nil
-		case a.fatal != nil:
-			a.mu.Unlock()
-			return a.fatal
-		case !a.creds.Valid():
-			a.mu.Unlock()
-			return apierr.New(apierr.InvalidConfig, "no OSS credentials: none in the invocation (function role) nor in OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET")
-		}
-		if wait := a.checking; wait != nil {
-			a.mu.Unlock()
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return apierr.Transient(apierr.StorageUnavailable, ctx.Err(), "waiting for the bucket check")
-			}
-		}
-		done := make(chan struct{})
-		a.checking = done
-		a.mu.Unlock()
-
-		err := a.env.Bucket.CheckUnversioned(ctx)
-		a.mu.Lock()
-		switch {
-		case err == nil:
-			a.ready = true
-		case apierr.IsPermanent(err):
-			a.fatal = err
-			a.env.Logger.Error("not ready", "function", a.spec.Name, "code", string(apierr.CodeOf(err)), "error", err.Error())
-		}
-		a.checking = nil
-		a.mu.Unlock()
-		close(done)
-		return err
-	}
-}
-
-// Invoker returns the function's pipeline.
-func (a *App) Invoker() *pipeline.Invoker { return a.invoker }
 
 // Control is an operator action sent as the invocation payload:
 //

@@ -8,6 +8,7 @@ import (
 	"mediastate/shared/config"
 	"mediastate/shared/live"
 	"mediastate/shared/live/notify"
+	"mediastate/shared/live/recorder"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/statestore"
 )
@@ -25,7 +26,7 @@ func NewLive(getenv config.Getenv, logger *slog.Logger) (*App, error) {
 }
 
 // LiveSpec is the liverecord function: the standard pipeline with the
-// notify recorder (package live/notify) added,
+// Live recorder (package live/recorder) added,
 //
 //	Log, Recover, Budget, Recorder, DeadLetter | Verify | Ready, Claimer | decode + apply
 //
@@ -57,7 +58,7 @@ func LiveSpec() Spec {
 			if err != nil {
 				return nil, nil, err
 			}
-			rec := &notify.Recorder{Store: records, NotifyURL: env.Config.LiveCallbackURL}
+			rec := &recorder.Recorder{Store: records, NotifyURL: env.Config.LiveCallbackURL}
 			if window == 0 {
 				window = notify.DefaultDedupWindow
 			}

@@ -5,15 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
-
-	"github.com/aliyun/fc-runtime-go-sdk/fc"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/config"
 	"mediastate/shared/live/describe"
 	"mediastate/shared/live/notify"
-	"mediastate/shared/ossx"
 	"mediastate/shared/trigger"
 )
 
@@ -22,22 +18,24 @@ const LiveQueryName = "liverecordquery"
 
 // LiveQuery is the liverecordquery function: DescribeLiveRecordNotifyRecords
 // (package live/describe) behind an FC HTTP trigger.
+//
+// It only reads, so it is not held up by the bucket check of the
+// functions that write (readiness).
 type LiveQuery struct {
-	env     *Env
-	creds   *ossx.Credentials
+	*base
 	handler *describe.Handler
 }
 
 // MainLiveQuery configures the liverecordquery function from the
-// environment and hands it to fc.Start (see NewLiveQuery).
+// environment and hands it to fc.Start (see NewLiveQuery and run).
 func MainLiveQuery() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	q, err := NewLiveQuery(os.Getenv, logger)
-	if err != nil {
-		logger.Error("start-up failed", "function", LiveQueryName, "code", string(apierr.CodeOf(err)), "error", err.Error())
-		os.Exit(1)
-	}
-	fc.Start(q.Handle)
+	run(LiveQueryName, func(getenv config.Getenv, logger *slog.Logger) (handler, error) {
+		q, err := NewLiveQuery(getenv, logger)
+		if err != nil {
+			return nil, err
+		}
+		return q.Handle, nil
+	})
 }
 
 // NewLiveQuery builds the query function. It needs the storage variables of
@@ -59,15 +57,15 @@ func NewLiveQuery(getenv config.Getenv, logger *slog.Logger) (*LiveQuery, error)
 	}
 	auth := describe.Auth{Token: cfg.QueryToken}
 	auth.Platform = cfg.QueryAuth == "function"
-	b, creds, err := openBucket(cfg, getenv)
+	bs, err := bootstrap(LiveQueryName, cfg, getenv, logger)
 	if err != nil {
 		return nil, err
 	}
-	records, err := notify.NewStore(b, cfg.Prefix, notify.Options{})
+	records, err := notify.NewStore(bs.env.Bucket, cfg.Prefix, notify.Options{})
 	if err != nil {
 		return nil, err
 	}
-	q := &LiveQuery{env: &Env{Name: LiveQueryName, Config: cfg, Bucket: b, Logger: logger}, creds: creds,
+	q := &LiveQuery{base: bs,
 		handler: &describe.Handler{Records: records, Auth: auth, Logger: logger.With("function", LiveQueryName)}}
 	logger.Info("cold start", "function", LiveQueryName, "endpoint", cfg.Endpoint, "bucket", cfg.Bucket, "prefix", cfg.Prefix,
 		"tokenSet", auth.Token != "", "platformAuth", auth.Platform)
@@ -80,7 +78,7 @@ func NewLiveQuery(getenv config.Getenv, logger *slog.Logger) (*LiveQuery, error)
 // Handle is the fc.Start handler: it answers HTTP trigger requests; any
 // other invocation is an error.
 func (q *LiveQuery) Handle(ctx context.Context, payload []byte) (any, error) {
-	ctx = fromInvocation(ctx, q.creds)
+	ctx = q.begin(ctx)
 	batch, err := trigger.Unwrap(payload)
 	if err != nil {
 		return nil, err

@@ -44,7 +44,7 @@ func StoreID(domain, app, stream string) (string, error) {
 
 // Applier applies Live recording events to stream state (a
 // pipeline.Applier). Status events without a time need the delivery's
-// occurrence (trigger.Delivery.Occurrence): the notify recorder sets it
+// occurrence (trigger.Delivery.Occurrence): the Live recorder sets it
 // there.
 type Applier struct {
 	Store *Store

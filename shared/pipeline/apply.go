@@ -27,14 +27,15 @@ const MaxFuture = 15 * time.Minute
 // now is the clock Apply compares event times with.
 var now = time.Now
 
-// Apply returns the innermost handler: decode the delivery's body and apply
-// the event. families are the families the function is meant for; events
+// Apply returns the innermost handler: decode the delivery's body (with
+// its content identity, when a middleware computed it: d.EventID) and
+// apply the event. families are the families the function is meant for; events
 // of other families are applied all the same (the Applier refuses those it
 // cannot hold, e.g. Live events in media state) and flagged Foreign. An
 // event whose time lies more than MaxFuture ahead is never applied.
 func Apply(a Applier, families ...callback.Family) Handler {
 	return func(ctx context.Context, d *trigger.Delivery) *Result {
-		e, err := callback.Decode(d.Body)
+		e, err := callback.DecodeIdentified(d.Body, d.EventID)
 		if err != nil {
 			return Fail(err, nil)
 		}

@@ -32,8 +32,8 @@ func DeadLetter(s *deadletter.Store, requestID func(context.Context) string, tru
 			if r.Outcome != DeadLettered || r.DeadLetter != "" {
 				return r
 			}
-			if key, ok := ctx.Value(replayingKey{}).(string); ok {
-				r.DeadLetter = key // replay keeps the letter it came from
+			if d.Letter != "" {
+				r.DeadLetter = d.Letter // replay keeps the letter it came from
 				return r
 			}
 			if d.Kind == trigger.KindHTTP && !r.Verified && !trustUnverified {
@@ -50,12 +50,4 @@ func DeadLetter(s *deadletter.Store, requestID func(context.Context) string, tru
 			return r
 		}
 	}
-}
-
-type replayingKey struct{}
-
-// replaying returns a context in which DeadLetter writes no new letter for
-// a delivery that fails again: it stays in letter key, which it came from.
-func replaying(ctx context.Context, key string) context.Context {
-	return context.WithValue(ctx, replayingKey{}, key)
 }

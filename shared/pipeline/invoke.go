@@ -20,8 +20,6 @@ type Invoker struct {
 	unwrap Handler
 }
 
-type itemErrKey struct{}
-
 // NewInvoker builds the pipeline: outer middlewares (logging, panic
 // recovery, answer budget, dead-lettering) apply to every delivery,
 // including payloads that could not even be unwrapped; gate ones
@@ -30,7 +28,7 @@ type itemErrKey struct{}
 // (readiness, ...) only to deliveries that reach core.
 func NewInvoker(core Handler, outer, gate, inner []Middleware) *Invoker {
 	reject := func(ctx context.Context, d *trigger.Delivery) *Result {
-		err, _ := ctx.Value(itemErrKey{}).(error)
+		err := d.Unusable
 		if err == nil {
 			err = apierr.New(apierr.UnsupportedEnvelope, "unusable delivery")
 		}
@@ -49,10 +47,12 @@ func NewInvoker(core Handler, outer, gate, inner []Middleware) *Invoker {
 // Handle runs one delivery through the pipeline.
 func (iv *Invoker) Handle(ctx context.Context, d *trigger.Delivery) *Result { return iv.handle(ctx, d) }
 
-// Reject runs a delivery that failed before decoding (err) through the
-// outer middlewares, so it is logged and dead-lettered.
+// Reject runs a delivery that failed before decoding (err, which becomes
+// d.Unusable) through the outer middlewares, so it is logged and
+// dead-lettered.
 func (iv *Invoker) Reject(ctx context.Context, d *trigger.Delivery, err error) *Result {
-	return iv.reject(context.WithValue(ctx, itemErrKey{}, err), d)
+	d.Unusable = err
+	return iv.reject(ctx, d)
 }
 
 // ItemSummary is one delivery's line in a batch answer.
@@ -99,14 +99,14 @@ func Summarize(d *trigger.Delivery, r *Result) ItemSummary {
 func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 	batch, err := trigger.Unwrap(payload)
 	if err != nil {
-		d := &trigger.Delivery{Body: payload}
+		d := &trigger.Delivery{Body: payload, Unusable: err}
 		if trigger.LooksHTTP(payload) {
 			// An unusable HTTP request: nobody vouched for it (its
 			// headers were not even read), so it is refused, not kept.
 			d.Kind = trigger.KindHTTP
-			return httpAnswer(d, iv.unwrap(context.WithValue(ctx, itemErrKey{}, err), d)), nil
+			return httpAnswer(d, iv.unwrap(ctx, d)), nil
 		}
-		r := iv.unwrap(context.WithValue(ctx, itemErrKey{}, err), d)
+		r := iv.unwrap(ctx, d)
 		sum := Summary{Trigger: "invocation", Results: []ItemSummary{Summarize(d, r)}}
 		if r.Outcome == Retry {
 			return sum, fmt.Errorf("invocation payload could not be kept after %v: %w", err, r.Err)

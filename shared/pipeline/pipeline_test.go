@@ -50,24 +50,23 @@ func TestVerify(t *testing.T) {
 	ok := &Result{Outcome: Applied}
 	tests := []struct {
 		name     string
-		ctx      context.Context
 		off      bool
 		d        *trigger.Delivery
 		calls    int
 		code     apierr.Code
 		verified bool
 	}{
-		{"signed", context.Background(), false, httpDelivery(signed("https://cb/media", "k", time.Now())), 1, "", true},
-		{"unsigned", context.Background(), false, httpDelivery(http.Header{}), 0, apierr.MissingSignature, false},
-		{"wrong key", context.Background(), false, httpDelivery(signed("https://cb/media", "x", time.Now())), 0, apierr.SignatureMismatch, false},
-		{"MNS needs none", context.Background(), false, &trigger.Delivery{Kind: trigger.KindEventBridgeMNS, Body: []byte(body)}, 1, "", true},
-		{"auth off", context.Background(), true, httpDelivery(http.Header{}), 1, "", false},
-		{"replay of a verified letter", Verified(context.Background()), false, httpDelivery(signed("https://cb/media", "k", time.Now().Add(-time.Hour))), 1, "", true},
+		{"signed", false, httpDelivery(signed("https://cb/media", "k", time.Now())), 1, "", true},
+		{"unsigned", false, httpDelivery(http.Header{}), 0, apierr.MissingSignature, false},
+		{"wrong key", false, httpDelivery(signed("https://cb/media", "x", time.Now())), 0, apierr.SignatureMismatch, false},
+		{"MNS needs none", false, &trigger.Delivery{Kind: trigger.KindEventBridgeMNS, Body: []byte(body)}, 1, "", true},
+		{"auth off", true, httpDelivery(http.Header{}), 1, "", false},
+		{"replay of a verified letter", false, replayed(httpDelivery(signed("https://cb/media", "k", time.Now().Add(-time.Hour)))), 1, "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := 0
-			r := Verify(set, tc.off)(core(&calls, ok))(tc.ctx, tc.d)
+			r := Verify(set, tc.off)(core(&calls, ok))(context.Background(), tc.d)
 			if calls != tc.calls || apierr.CodeOf(r.Err) != tc.code || r.Verified != tc.verified {
 				t.Fatalf("calls=%d code=%q verified=%v, want %d %q %v", calls, apierr.CodeOf(r.Err), r.Verified, tc.calls, tc.code, tc.verified)
 			}
@@ -76,6 +75,12 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replayed marks d as replayed from a dead letter.
+func replayed(d *trigger.Delivery) *trigger.Delivery {
+	d.Letter = "media/x.json"
+	return d
 }
 
 func TestBudget(t *testing.T) {
@@ -331,5 +336,24 @@ func TestInvokeOversizedHTTP(t *testing.T) {
 	n := 0
 	if err := dl.Each(context.Background(), func(string) error { n++; return nil }); err != nil || n != 0 {
 		t.Fatalf("%d letters kept for a refused request (%v)", n, err)
+	}
+}
+
+// TestApplyReusesIdentity: a content identity an earlier middleware
+// computed (d.EventID, the Live recorder's) is used, not computed again.
+func TestApplyReusesIdentity(t *testing.T) {
+	var got string
+	a := applierFunc(func(_ context.Context, _ *trigger.Delivery, e *callback.Event) (statestore.Result, error) {
+		got = e.EventID
+		return statestore.Result{Written: true}, nil
+	})
+	d := &trigger.Delivery{Kind: trigger.KindBare, Body: []byte(body), EventID: "e1-given"}
+	if r := Apply(a)(context.Background(), d); r.Outcome != Applied || got != "e1-given" {
+		t.Fatalf("with d.EventID: %s, event id %q", r.Outcome, got)
+	}
+	d.EventID = ""
+	want, _ := callback.Identity([]byte(body))
+	if r := Apply(a)(context.Background(), d); r.Outcome != Applied || got != want {
+		t.Fatalf("without: %s, event id %q, want %q", r.Outcome, got, want)
 	}
 }

@@ -115,8 +115,7 @@ func Replay(ctx context.Context, iv *Invoker, dl *deadletter.Store, o ReplayOpti
 				Message: fmt.Sprintf("the body was %d bytes and only an excerpt was kept: it cannot be replayed", l.BodySize)})
 			return nil
 		}
-		rctx := replaying(Verified(ctx), key)
-		results, err := replayOne(rctx, iv, l)
+		results, err := replayOne(ctx, iv, l, key)
 		if err != nil {
 			return err
 		}
@@ -158,11 +157,14 @@ func Replay(ctx context.Context, iv *Invoker, dl *deadletter.Store, o ReplayOpti
 	return rep, err
 }
 
-// replayOne re-runs a letter: a single delivery, or a whole invocation
-// payload when the letter holds one.
-func replayOne(ctx context.Context, iv *Invoker, l *deadletter.Letter) ([]*Result, error) {
+// replayOne re-runs the letter at key: a single delivery, or a whole
+// invocation payload when the letter holds one. Each delivery carries the
+// letter's key (trigger.Delivery.Letter).
+func replayOne(ctx context.Context, iv *Invoker, l *deadletter.Letter, key string) ([]*Result, error) {
 	if l.Trigger != "invocation" {
-		return []*Result{iv.Handle(ctx, l.Delivery())}, nil
+		d := l.Delivery()
+		d.Letter = key
+		return []*Result{iv.Handle(ctx, d)}, nil
 	}
 	batch, err := trigger.Unwrap(l.Raw())
 	if err != nil {
@@ -170,6 +172,7 @@ func replayOne(ctx context.Context, iv *Invoker, l *deadletter.Letter) ([]*Resul
 	}
 	var out []*Result
 	for _, it := range batch.Items {
+		it.Delivery.Letter = key
 		if it.Err != nil {
 			out = append(out, iv.Reject(ctx, it.Delivery, it.Err))
 			continue

@@ -95,7 +95,7 @@ const MaxBatchItems = 10000
 const expectedShapes = "an FC HTTP trigger event (with requestContext), " +
 	"a JSON array of EventBridge MNS events (CloudEvents with data.messageBody, or RawData objects with messageBody), " +
 	"an MNS topic notification in JSON format (TopicName, Message), " +
-	"or a bare callback body (a JSON object with EventType, MessageBody, or domain/app/stream, possibly base64-encoded)"
+	"or a bare callback body (a JSON object with EventType, MessageBody, or without EventType but with any of domain/app/stream/event/uri, possibly base64-encoded)"
 
 // Delivery is one message found in an invocation payload.
 type Delivery struct {
@@ -134,6 +134,27 @@ type Delivery struct {
 	// delivery, kept in a dead letter and restored on replay, so that a
 	// replayed callback joins its first reception.
 	Occurrence *Occurrence
+	// Unusable is why the message cannot be processed when it could not
+	// even be unwrapped (the Item's Err, or the error of a whole payload
+	// Unwrap refused); nil otherwise. The pipeline sets it before it
+	// rejects the delivery, so that the answer and the dead letter give
+	// the reason.
+	Unusable error
+	// Letter is the key of the dead letter the delivery is replayed from,
+	// set by the pipeline's replay; "" for a delivery as it arrived. A
+	// replayed delivery passes signature verification as verified (it was
+	// verified when it arrived, or an operator checked it), and when it
+	// fails again it stays in that letter instead of making a new one.
+	Letter string
+	// EventID is the content identity of Body (callback.Identity) when a
+	// middleware needed it before decoding (the Live recorder does, for
+	// every Live body it records); decoding then reuses it, so that a body
+	// is hashed once. "" otherwise.
+	EventID string
+	// Live is what a Live body names (callback.DetectLive), set by the Live
+	// recorder when it will record the delivery, for its claim after
+	// verification; nil otherwise.
+	Live *callback.LiveTarget
 }
 
 // Occurrence identifies one reception of a callback body among the
@@ -225,8 +246,8 @@ type Batch struct {
 // SubscriptionName an MNS topic notification; specversion a single
 // CloudEvent; messageBody with messageId or requestId a single RawData
 // message (these two are accepted as batches of one, as older runtimes
-// delivered them); EventType, MessageBody, or all of domain, app and stream
-// a bare callback body. A JSON string payload, or a payload that is not JSON
+// delivered them); EventType or MessageBody, or no EventType and a Live
+// field (callback.DetectLive), a bare callback body. A JSON string payload, or a payload that is not JSON
 // at all, is accepted as a bare body when it is, or is standard base64 of, a
 // JSON object with the bare-body keys.
 func Unwrap(payload []byte) (*Batch, error) {
@@ -275,7 +296,7 @@ func unwrapObject(payload, t []byte) (*Batch, error) {
 		return &Batch{Kind: KindEventBridgeMNS, Items: []Item{cloudEventItem(t, top, 0, 1)}}, nil
 	case has(top, "messageBody") && (has(top, "messageId") || has(top, "requestId")):
 		return &Batch{Kind: KindEventBridgeRaw, Items: []Item{rawDataItem(t, top, 0, 1)}}, nil
-	case isBareBody(top):
+	case isBareBody(top, t):
 		return bareBatch(payload), nil
 	}
 	return nil, apierr.New(apierr.UnsupportedEnvelope,
@@ -325,12 +346,16 @@ func bareBatch(body []byte) *Batch {
 	return &Batch{Kind: KindBare, Items: []Item{{Delivery: &Delivery{Kind: KindBare, Body: body}}}}
 }
 
-// isBareBody reports whether the keys of a JSON object make it a callback
-// body: IMS and VOD bodies have EventType (IMS ones also MessageBody), Live
-// recording bodies have domain, app and stream.
-func isBareBody(m map[string]json.RawMessage) bool {
-	return has(m, "EventType") || has(m, "MessageBody") ||
-		(has(m, "domain") && has(m, "app") && has(m, "stream"))
+// isBareBody reports whether a JSON object, raw with its keys m, is a
+// callback body: IMS and VOD bodies have EventType (IMS ones also
+// MessageBody); Live recording bodies are what callback.DetectLive says,
+// the rule that decoding and the Live recorder follow too.
+func isBareBody(m map[string]json.RawMessage, raw []byte) bool {
+	if has(m, "EventType") || has(m, "MessageBody") {
+		return true
+	}
+	_, live := callback.DetectLive(raw)
+	return live
 }
 
 // isBareJSON reports whether b is a JSON object that is a callback body.
@@ -343,7 +368,7 @@ func isBareJSON(b []byte) bool {
 	if err := json.Unmarshal(t, &m); err != nil {
 		return false
 	}
-	return isBareBody(m)
+	return isBareBody(m, t)
 }
 
 // bareBody returns the callback body text holds: text itself when it is a

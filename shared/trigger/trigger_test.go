@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"mediastate/shared/apierr"
+	"mediastate/shared/callback"
 	tt "mediastate/shared/trigger/triggertest"
 )
 
@@ -568,6 +569,10 @@ func TestBareBodies(t *testing.T) {
 	ok := []struct{ name, payload, body string }{
 		{"IMS MessageBody only", `{"MessageBody":{"MediaId":"m"}}`, `{"MessageBody":{"MediaId":"m"}}`},
 		{"Live status event", `{"domain":"d","app":"a","stream":"s","event":"record_paused"}`, `{"domain":"d","app":"a","stream":"s","event":"record_paused"}`},
+		// Any Live field makes a Live body (callback.DetectLive), as inside
+		// an MNS message: decoding then names what is missing.
+		{"Live body without app and stream", `{"domain":"d.com","event":"record_started"}`, `{"domain":"d.com","event":"record_started"}`},
+		{"Live body with domain and app only", `{"domain":"d","app":"a"}`, `{"domain":"d","app":"a"}`},
 		{"surrounding whitespace kept", "\n {\"EventType\":\"X\"} \n", "\n {\"EventType\":\"X\"} \n"},
 		{"JSON string holding a body", `"{\"EventType\":\"X\"}"`, `{"EventType":"X"}`},
 		{"base64 with surrounding space", "  " + tt.B64([]byte(`{"EventType":"X"}`)) + "\r\n", `{"EventType":"X"}`},
@@ -584,7 +589,8 @@ func TestBareBodies(t *testing.T) {
 		name, payload string
 		code          apierr.Code
 	}{
-		{"domain alone is not Live", `{"domain":"d","app":"a"}`, apierr.UnsupportedEnvelope},
+		{"no Live field", `{"Domains":"d","application":"a"}`, apierr.UnsupportedEnvelope},
+		{"Live fields null", `{"domain":null,"event":null}`, apierr.UnsupportedEnvelope},
 		{"keys are case-sensitive", `{"eventtype":"X","messagebody":{}}`, apierr.UnsupportedEnvelope},
 		{"empty object", `{}`, apierr.UnsupportedEnvelope},
 		{"null", `null`, apierr.UnsupportedEnvelope},
@@ -684,5 +690,34 @@ func TestDescribeKeys(t *testing.T) {
 	}
 	if got := describeKeys(map[string]json.RawMessage{strings.Repeat("z", 40): nil}); got != `["`+strings.Repeat("z", 32)+`..."]` {
 		t.Errorf("long key: %s", got)
+	}
+}
+
+// TestLiveBodyEverywhere: whether a body is a Live callback is one rule
+// (callback.DetectLive), so a body arrives the same bare or inside an MNS
+// message, and decoding then refuses it for the same reason.
+func TestLiveBodyEverywhere(t *testing.T) {
+	for _, body := range []string{
+		`{"domain":"d.com","event":"record_started"}`,
+		`{"domain":"d.com","app":"a","stream":"s","event":"record_started"}`,
+		`{"uri":"x.m3u8"}`,
+	} {
+		t.Run(body, func(t *testing.T) {
+			_, live := callback.DetectLive([]byte(body))
+			_, want := callback.Decode([]byte(body))
+			for name, payload := range map[string]string{
+				"bare":         body,
+				"raw data":     string(tt.RawData(tt.Plain, []byte(body))),
+				"cloud events": string(tt.CloudEvents(tt.Plain, []byte(body))),
+			} {
+				kind, it := unwrapOne(t, payload)
+				if !live || it.Err != nil || string(it.Delivery.Body) != body {
+					t.Fatalf("%s (%s): live %v, body %q, err %v", name, kind, live, it.Delivery.Body, it.Err)
+				}
+				if _, err := callback.Decode(it.Delivery.Body); apierr.CodeOf(err) != apierr.CodeOf(want) {
+					t.Fatalf("%s: decoded with %v, want %v", name, err, want)
+				}
+			}
+		})
 	}
 }

@@ -155,3 +155,9 @@ func parseEntry(rest string, withNames bool) (entry, bool) {
 	}
 	return e, true
 }
+
+// RefusedID is the occurrence id of a delivery with content id eventID
+// that was refused before processing: a trusted delivery whose envelope or
+// body was unusable has its occurrences in this namespace of its own, so
+// that it cannot take over a processed callback's record or receive time.
+func RefusedID(eventID string) string { return "u" + eventID }

@@ -1,6 +1,8 @@
-// Package notify keeps a record of every Live recording callback the
-// liverecord function receives, and answers the queries of
-// DescribeLiveRecordNotifyRecords over them.
+// Package notify provides the storage of the notify records of Live
+// recording callbacks, one per callback occurrence, and the queries of
+// DescribeLiveRecordNotifyRecords over them. It is storage only: what is
+// recorded, and when, is decided by the liverecord pipeline's recorder
+// (package live/recorder).
 //
 // # What is recorded
 //
@@ -14,8 +16,8 @@
 // valid signature are not recorded at all; trusted deliveries that failed
 // before processing (an unusable envelope or body) have their occurrences
 // under RefusedID(eventId) instead, so that they cannot take over a
-// processed callback's record or receive time (see Recorder). Free-text
-// fields are capped (Record.Capped).
+// processed callback's record or receive time (see package live/recorder).
+// Free-text fields are capped (Record.Capped).
 //
 // Deliveries answered with 503 (a transient failure: the sender must
 // retry) are not recorded; the attempt that is finally processed or

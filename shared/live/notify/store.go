@@ -70,9 +70,6 @@ func NewStore(b *ossx.Bucket, prefix string, o Options) (*Store, error) {
 	return &Store{b: b, k: keys{prefix: KeyPrefix(prefix)}, window: o.DedupWindow, now: o.Now, retry: o.Retry, par: o.GetConcurrency}, nil
 }
 
-// Prefix returns the key prefix of the records.
-func (s *Store) Prefix() string { return s.k.prefix }
-
 // claimDoc is the body of a claim object.
 type claimDoc struct {
 	EventID      string `json:"eventId"`

@@ -1,15 +1,18 @@
-package notify
+// Package recorder provides the pipeline middlewares of the liverecord
+// function that record every trusted Live recording callback, with the
+// answer it got, in the notify records (package live/notify, which only
+// stores them).
+package recorder
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
 	"mediastate/shared/live"
+	"mediastate/shared/live/notify"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/redact"
 	"mediastate/shared/trigger"
@@ -25,14 +28,17 @@ import (
 // the answer. A delivery without a valid signature (outcome
 // pipeline.Refused) is never recorded: the query shows only what the
 // callers we trust sent. Claimer sits after verification: it claims the
-// delivery's occurrence (Store.Claim: a queue redelivery joins its first
-// delivery's) and sets it on the delivery (trigger.Delivery.Occurrence)
+// delivery's occurrence (notify.Store.Claim: a queue redelivery joins its
+// first delivery's) and sets it on the delivery (trigger.Delivery.Occurrence)
 // for the stream state, the record and a dead letter; a replayed letter
-// brings its occurrence along and is not claimed again.
+// brings its occurrence along and is not claimed again. What Middleware
+// learns of the body for Claimer (its target and content identity) travels
+// in the delivery (trigger.Delivery.Live and EventID), and decoding reuses
+// the identity: a Live body is hashed once.
 //
 // A trusted delivery that failed before it reached Claimer (a signed
 // request or an MNS message whose envelope or body was unusable) gets its
-// occurrence in a namespace of its own (RefusedID), so that it can never
+// occurrence in a namespace of its own (notify.RefusedID), so that it can never
 // take over the occurrence of a processed callback with the same body:
 // neither its record (the first recorded outcome wins) nor its receive
 // time (which orders status events).
@@ -41,22 +47,10 @@ import (
 // the batch is redelivered): the record is never silently missing for a
 // delivery answered 200. Retry outcomes are not recorded.
 type Recorder struct {
-	Store *Store
+	Store *notify.Store
 	// NotifyURL is the callback URL configured (LIVE_CALLBACK_URL).
 	NotifyURL string
 }
-
-// RefusedID is the occurrence id of a delivery with content id eventID
-// that was refused before processing (see Recorder).
-func RefusedID(eventID string) string { return "u" + eventID }
-
-// slot carries a delivery's target from Middleware to Claimer.
-type slot struct {
-	target  Target
-	eventID string
-}
-
-type slotKey struct{}
 
 // Middleware returns the outer middleware (see Recorder).
 func (rc *Recorder) Middleware() pipeline.Middleware {
@@ -66,12 +60,16 @@ func (rc *Recorder) Middleware() pipeline.Middleware {
 			if !ok {
 				return next(ctx, d)
 			}
-			eventID, err := callback.Identity(d.Body)
-			if err != nil {
-				return next(ctx, d) // unreachable: Extract accepts JSON objects within MaxBodySize only
+			if d.EventID == "" {
+				id, err := callback.Identity(d.Body)
+				if err != nil {
+					return next(ctx, d) // unreachable: Extract accepts JSON objects within MaxBodySize only
+				}
+				d.EventID = id
 			}
-			sl := &slot{target: tg, eventID: eventID}
-			r := next(context.WithValue(ctx, slotKey{}, sl), d)
+			eventID := d.EventID
+			d.Live = &tg
+			r := next(ctx, d)
 			if r.Outcome == pipeline.Retry || r.Outcome == pipeline.Refused {
 				// Refused: an HTTP callback nobody vouched for (no valid
 				// signature). It never enters the records: the query shows
@@ -79,10 +77,11 @@ func (rc *Recorder) Middleware() pipeline.Middleware {
 				return r
 			}
 			var occ live.Occurrence
+			var err error
 			if o := d.Occurrence; o != nil {
 				occ = live.Occurrence{Domain: tg.Domain, EventID: eventID, Seq: o.Seq, ReceivedAt: o.ReceivedAt}
 			} else {
-				if occ, err = rc.Store.Claim(ctx, tg.Domain, RefusedID(eventID), ""); err != nil {
+				if occ, err = rc.Store.Claim(ctx, tg.Domain, notify.RefusedID(eventID), ""); err != nil {
 					r.Err = apierr.Transient(apierr.StorageUnavailable, err, "the callback was refused (%s) but its notify record could not be written", r.Outcome)
 					r.Outcome = pipeline.Retry
 					return r
@@ -102,14 +101,13 @@ func (rc *Recorder) Middleware() pipeline.Middleware {
 func (rc *Recorder) Claimer() pipeline.Middleware {
 	return func(next pipeline.Handler) pipeline.Handler {
 		return func(ctx context.Context, d *trigger.Delivery) *pipeline.Result {
-			sl, _ := ctx.Value(slotKey{}).(*slot)
-			if sl == nil {
+			if d.Live == nil || d.EventID == "" {
 				return next(ctx, d)
 			}
 			if d.Occurrence == nil {
 				// A replayed letter carries the occurrence its delivery was
 				// claimed as; anything else is claimed now.
-				occ, err := rc.Store.Claim(ctx, sl.target.Domain, sl.eventID, d.MessageID())
+				occ, err := rc.Store.Claim(ctx, d.Live.Domain, d.EventID, d.MessageID())
 				if err != nil {
 					return &pipeline.Result{Outcome: pipeline.Retry, Err: err}
 				}
@@ -121,76 +119,38 @@ func (rc *Recorder) Claimer() pipeline.Middleware {
 }
 
 // record builds the record of a delivery and its result.
-func (rc *Recorder) record(d *trigger.Delivery, r *pipeline.Result, tg Target) Record {
-	rec := Record{AppName: tg.App, DomainName: tg.Domain, StreamName: tg.Stream, NotifyType: tg.Type,
+func (rc *Recorder) record(d *trigger.Delivery, r *pipeline.Result, tg Target) notify.Record {
+	rec := notify.Record{AppName: tg.App, DomainName: tg.Domain, StreamName: tg.Stream, NotifyType: tg.Type,
 		NotifyContent: string(d.Body), NotifyUrl: rc.NotifyURL, NotifyHeader: HeaderJSON(d.Headers),
-		NotifyResponse: string(AnswerBody(d, r)), NotifyResult: ResultSuccess, Description: "success"}
+		NotifyResponse: string(AnswerBody(d, r)), NotifyResult: notify.ResultSuccess, Description: "success"}
 	if r.Event != nil && r.Event.Type != "" {
 		rec.NotifyType = r.Event.Type
 	}
 	if r.Outcome != pipeline.Applied && r.Outcome != pipeline.Duplicate {
-		rec.NotifyResult = ResultFailed
+		rec.NotifyResult = notify.ResultFailed
 		rec.Description = string(apierr.CodeOf(r.Err)) + ": " + apierr.MessageOf(r.Err)
 	}
 	return rec.Capped()
 }
 
 // Target is what a Live callback body says it is about, read leniently so
-// that malformed callbacks can be recorded too.
-type Target struct {
-	Domain, App, Stream string
-	// Type is the "event" value, or file_created when there is none but a
-	// uri; "" otherwise.
-	Type string
-}
+// that malformed callbacks can be recorded too (callback.DetectLive).
+type Target = callback.LiveTarget
 
 // Extract reads the domain, app, stream and type of a Live callback body.
-// ok is false when the body is no JSON object of at most
-// callback.MaxBodySize bytes, has an EventType (a VOD or IMS event), or has
-// no domain that is a valid id (callback.ValidateID): such deliveries are
-// not recorded. Keys match in any case, as in callback.Decode; values that
-// are not strings are taken as their JSON text.
+// ok is false when the body is larger than callback.MaxBodySize, is no
+// Live body (callback.DetectLive, the rule decoding follows too), or
+// has no domain that is a valid id (callback.ValidateID): such deliveries
+// are not recorded.
 func Extract(body []byte) (Target, bool) {
-	t := bytes.TrimLeft(body, " \t\r\n")
-	if len(body) > callback.MaxBodySize || len(t) == 0 || t[0] != '{' {
+	if len(body) > callback.MaxBodySize {
 		return Target{}, false
 	}
-	var f struct {
-		EventType json.RawMessage `json:"EventType"`
-		Domain    json.RawMessage `json:"domain"`
-		App       json.RawMessage `json:"app"`
-		Stream    json.RawMessage `json:"stream"`
-		Event     json.RawMessage `json:"event"`
-		URI       json.RawMessage `json:"uri"`
-	}
-	if json.Unmarshal(body, &f) != nil || f.EventType != nil {
+	tg, ok := callback.DetectLive(body)
+	if !ok || callback.ValidateID("domain", tg.Domain) != nil {
 		return Target{}, false
-	}
-	tg := Target{Domain: strings.ToLower(text(f.Domain)), App: text(f.App), Stream: text(f.Stream), Type: text(f.Event)}
-	if callback.ValidateID("domain", tg.Domain) != nil {
-		return Target{}, false
-	}
-	if tg.Type == "" && text(f.URI) != "" {
-		tg.Type = "file_created"
 	}
 	return tg, true
-}
-
-// text returns a JSON string's value, or the text of another JSON scalar;
-// "" for null, objects and arrays.
-func text(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] == '{' || raw[0] == '[' || string(raw) == "null" {
-		return ""
-	}
-	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return ""
-		}
-		return s
-	}
-	return string(raw)
 }
 
 // HeaderJSON renders request headers as NotifyHeader: secrets redacted

@@ -1,4 +1,4 @@
-package notify
+package recorder
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"mediastate/shared/callback"
 	"mediastate/shared/deadletter"
 	"mediastate/shared/live"
+	"mediastate/shared/live/notify"
 	"mediastate/shared/ossx"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/statestore"
@@ -72,7 +75,7 @@ type liveModel struct {
 	pipes   []*pipeline.Invoker
 	letters *deadletter.Store
 	streams *live.Store
-	records *Store
+	records *notify.Store
 	// streamReader reads the stream state for the checks.
 	streamReader *live.Reader
 	broken       string // the event type refused while the bug lasts
@@ -108,7 +111,7 @@ func runLiveModel(t testing.TB, seed uint64) *liveModel {
 		if err != nil {
 			t.Fatal(err)
 		}
-		records, err := NewStore(b, prefix, Options{Now: m.clock.now, DedupWindow: modelWindow})
+		records, err := notify.NewStore(b, prefix, notify.Options{Now: m.clock.now, DedupWindow: modelWindow})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +335,7 @@ func (m *liveModel) checkEnd() {
 			m.fail("callback #%d was never answered", cb.n)
 			return
 		}
-		want[cb.eventID] = append(want[cb.eventID], FormatTime(cb.first))
+		want[cb.eventID] = append(want[cb.eventID], notify.FormatTime(cb.first))
 		if cb.status && (last == nil || cb.first.After(last.first)) {
 			last = cb
 		}
@@ -341,17 +344,21 @@ func (m *liveModel) checkEnd() {
 		}
 	}
 	for id, times := range want {
-		prefix := m.records.k.occurrences(modelDomain, id)
+		// The occurrence objects of a body (see the key layout of package
+		// notify): r/<eventId>/<16 hex digits of ^seq>.json is a record.
+		prefix := notify.KeyPrefix("p/") + modelDomain + "/r/" + id + "/"
 		page, err := b.List(ctx, ossx.ListOptions{Prefix: prefix})
 		if err != nil {
 			m.t.Fatal(err)
 		}
 		var got []string
 		for _, o := range page.Objects {
-			seq, claim, ok := parseOccurrence(prefix, o.Key)
-			if !ok || claim {
+			inv, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json")
+			n, err := strconv.ParseUint(inv, 16, 64)
+			if !ok || len(inv) != 16 || err != nil {
 				continue
 			}
+			seq := ^n
 			st, err := m.records.Get(ctx, modelDomain, id, seq)
 			if err != nil {
 				m.t.Fatal(err)

@@ -1,18 +1,18 @@
-package notify
+package recorder
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
 	"mediastate/shared/live"
+	"mediastate/shared/live/notify"
 	"mediastate/shared/ossx"
 	"mediastate/shared/pipeline"
 	"mediastate/shared/statestore"
@@ -29,10 +29,10 @@ func TestExtract(t *testing.T) {
 		ok   bool
 		want Target
 	}{
-		{statusJSON, true, Target{"live.example.com", "app1", "s1", "record_paused"}},
-		{`{"domain":"d.com","app":"a","stream":"s","uri":"x.m3u8","stop_time":1}`, true, Target{"d.com", "a", "s", "file_created"}},
-		{` {"Domain":"d.com","APP":"a b","stream":7}`, true, Target{"d.com", "a b", "7", ""}},
-		{`{"domain":"d.com","event":{"x":1}}`, true, Target{"d.com", "", "", ""}},
+		{statusJSON, true, Target{Domain: "live.example.com", App: "app1", Stream: "s1", Type: "record_paused"}},
+		{`{"domain":"d.com","app":"a","stream":"s","uri":"x.m3u8","stop_time":1}`, true, Target{Domain: "d.com", App: "a", Stream: "s", Type: "file_created"}},
+		{` {"Domain":"d.com","APP":"a b","stream":7}`, true, Target{Domain: "d.com", App: "a b", Stream: "7"}},
+		{`{"domain":"d.com","event":{"x":1}}`, true, Target{Domain: "d.com"}},
 		{`{"domain":"d/x","app":"a"}`, false, Target{}},
 		{`{"app":"a","stream":"s","event":"record_started"}`, false, Target{}},
 		{`{"EventType":"FileUploadComplete","domain":"d.com"}`, false, Target{}},
@@ -40,7 +40,7 @@ func TestExtract(t *testing.T) {
 		{`{"domain":"d.com"`, false, Target{}},
 		{`["d.com"]`, false, Target{}},
 		{`{"domain":"d.com","pad":"` + strings.Repeat("x", callback.MaxBodySize) + `"}`, false, Target{}},
-		{`{"domain":"D.Example.COM","app":"A","stream":"S"}`, true, Target{"d.example.com", "A", "S", ""}}, // domains are case-insensitive
+		{`{"domain":"D.Example.COM","app":"A","stream":"S"}`, true, Target{Domain: "d.example.com", App: "A", Stream: "S"}}, // domains are case-insensitive
 	}
 	for _, c := range cases {
 		got, ok := Extract([]byte(c.body))
@@ -48,6 +48,24 @@ func TestExtract(t *testing.T) {
 			t.Errorf("Extract(%.60s) = %+v %v, want %+v %v", c.body, got, ok, c.want, c.ok)
 		}
 	}
+}
+
+// clock is a settable clock for the stores.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock { c := &clock{}; c.set(t); return c }
+func (c *clock) set(t time.Time)  { c.ns.Store(t.UnixNano()) }
+func (c *clock) now() time.Time   { return time.Unix(0, c.ns.Load()) }
+
+var t0 = time.Date(2024, 4, 10, 12, 0, 0, 0, time.UTC)
+
+func newStore(t testing.TB, env *osstest.Env, o notify.Options) *notify.Store {
+	t.Helper()
+	s, err := notify.NewStore(env.Bucket(t), "p/", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestHeaderJSON(t *testing.T) {
@@ -64,13 +82,15 @@ func TestHeaderJSON(t *testing.T) {
 
 // fakeCore is the inner pipeline: it records what it saw and answers r.
 type fakeCore struct {
-	calls int
-	occ   live.Occurrence
-	r     func(d *trigger.Delivery) *pipeline.Result
+	calls   int
+	eventID string // the identity the recorder passed on (d.EventID)
+	occ     live.Occurrence
+	r       func(d *trigger.Delivery) *pipeline.Result
 }
 
 func (f *fakeCore) handle(ctx context.Context, d *trigger.Delivery) *pipeline.Result {
 	f.calls++
+	f.eventID = d.EventID
 	f.occ = live.Occurrence{}
 	if o := d.Occurrence; o != nil {
 		id, _ := callback.Identity(d.Body)
@@ -96,7 +116,7 @@ func chain(rc *Recorder, refuse *error, core *fakeCore) pipeline.Handler {
 func TestRecorderMiddleware(t *testing.T) {
 	env := osstest.Start(t)
 	c := newClock(t0)
-	s := newStore(t, env, Options{Now: c.now})
+	s := newStore(t, env, notify.Options{Now: c.now})
 	rc := &Recorder{Store: s, NotifyURL: "https://cb.example.com/liverecord"}
 	ctx := context.Background()
 	ev, err := callback.Decode([]byte(statusJSON))
@@ -113,6 +133,9 @@ func TestRecorderMiddleware(t *testing.T) {
 	if r := h(ctx, d); r.Outcome != pipeline.Applied {
 		t.Fatalf("outcome %s %v", r.Outcome, r.Err)
 	}
+	if core.eventID != ev.EventID {
+		t.Fatalf("identity passed on: %q, want %q", core.eventID, ev.EventID)
+	}
 	if core.occ.EventID != ev.EventID || core.occ.Seq != 1 || !core.occ.ReceivedAt.Equal(t0) {
 		t.Fatalf("occurrence passed on: %+v", core.occ)
 	}
@@ -120,8 +143,8 @@ func TestRecorderMiddleware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Record{AppName: "app1", Description: "success", DomainName: "live.example.com", NotifyContent: statusJSON,
-		NotifyResult: ResultSuccess, NotifyTime: "2024-04-10T12:00:00Z", NotifyType: "record_paused", NotifyUrl: rc.NotifyURL,
+	want := notify.Record{AppName: "app1", Description: "success", DomainName: "live.example.com", NotifyContent: statusJSON,
+		NotifyResult: notify.ResultSuccess, NotifyTime: "2024-04-10T12:00:00Z", NotifyType: "record_paused", NotifyUrl: rc.NotifyURL,
 		NotifyHeader: "{\n  \"Ali-Live-Signature\": [\n    \"[redacted]\"\n  ],\n  \"Content-Type\": [\n    \"application/json\"\n  ]\n}",
 		StreamName:   "s1",
 		NotifyResponse: `{"index":0,"deliveryId":"req-1","outcome":"applied","eventType":"record_paused","id":"live.example.com/app1/s1","eventId":"` + ev.EventID +
@@ -140,7 +163,7 @@ func TestRecorderMiddleware(t *testing.T) {
 	if core.occ.Seq != 1 || !core.occ.ReceivedAt.Equal(t0) {
 		t.Fatalf("retry occurrence %+v", core.occ)
 	}
-	page, _ := s.Query(ctx, Query{Domain: "live.example.com", Start: t0, End: t0.Add(time.Hour), PageSize: 10, PageNumber: 1})
+	page, _ := s.Query(ctx, notify.Query{Domain: "live.example.com", Start: t0, End: t0.Add(time.Hour), PageSize: 10, PageNumber: 1})
 	if page.Total != 1 || page.Records[0].NotifyResponse != want.NotifyResponse {
 		t.Fatalf("after a retry: %+v", page)
 	}
@@ -155,13 +178,13 @@ func TestRecorderMiddleware(t *testing.T) {
 	if core.calls != calls {
 		t.Fatal("a refused delivery reached the core")
 	}
-	page, _ = s.Query(ctx, Query{Domain: "live.example.com", Result: ResultFailed, Start: t0, End: t0.Add(2 * time.Hour), PageSize: 10, PageNumber: 1})
+	page, _ = s.Query(ctx, notify.Query{Domain: "live.example.com", Result: notify.ResultFailed, Start: t0, End: t0.Add(2 * time.Hour), PageSize: 10, PageNumber: 1})
 	if page.Total != 1 || page.Records[0].Description != "SignatureMismatch: live: bad signature" || page.Records[0].NotifyType != "record_paused" ||
 		page.Records[0].NotifyTime != "2024-04-10T12:01:30Z" || page.Records[0].NotifyHeader != "{}" ||
 		!strings.Contains(page.Records[0].NotifyResponse, `"code":"SignatureMismatch"`) {
 		t.Fatalf("refused record: %+v", page)
 	}
-	if st, err := s.Get(ctx, "live.example.com", RefusedID(ev.EventID), 1); err != nil || st.Record.NotifyResult != ResultFailed {
+	if st, err := s.Get(ctx, "live.example.com", notify.RefusedID(ev.EventID), 1); err != nil || st.Record.NotifyResult != notify.ResultFailed {
 		t.Fatalf("refused occurrence: %+v %v", st, err)
 	}
 	// A forged delivery ahead of a genuine one cannot take its occurrence.
@@ -174,8 +197,8 @@ func TestRecorderMiddleware(t *testing.T) {
 	if core.occ.Seq != 1 || !core.occ.ReceivedAt.Equal(t0.Add(100*time.Second)) {
 		t.Fatalf("genuine occurrence after a forged one: %+v", core.occ)
 	}
-	page, _ = s.Query(ctx, Query{Domain: "live.example.com", Start: t0, End: t0.Add(2 * time.Hour), PageSize: 10, PageNumber: 1})
-	if page.Total != 4 || page.Records[0].NotifyResult != ResultSuccess || page.Records[1].NotifyResult != ResultFailed {
+	page, _ = s.Query(ctx, notify.Query{Domain: "live.example.com", Start: t0, End: t0.Add(2 * time.Hour), PageSize: 10, PageNumber: 1})
+	if page.Total != 4 || page.Records[0].NotifyResult != notify.ResultSuccess || page.Records[1].NotifyResult != notify.ResultFailed {
 		t.Fatalf("records: %+v", page)
 	}
 
@@ -194,7 +217,7 @@ func TestRecorderMiddleware(t *testing.T) {
 	if n := len(env.Server.Stats().Requests); n != 0 {
 		t.Fatalf("a body without a domain made requests: %v", env.Server.Stats().Requests)
 	}
-	page, _ = s.Query(ctx, Query{Domain: "live.example.com", Start: t0, End: t0.Add(2 * time.Hour), PageSize: 10, PageNumber: 1})
+	page, _ = s.Query(ctx, notify.Query{Domain: "live.example.com", Start: t0, End: t0.Add(2 * time.Hour), PageSize: 10, PageNumber: 1})
 	if page.Total != 4 {
 		t.Fatalf("records after a retry outcome: %d, want 4", page.Total)
 	}
@@ -205,7 +228,7 @@ func TestRecorderMiddleware(t *testing.T) {
 // is resolved; a record that cannot be written turns the outcome to Retry.
 func TestRecorderStorageFailures(t *testing.T) {
 	env := osstest.Start(t)
-	s := newStore(t, env, Options{})
+	s := newStore(t, env, notify.Options{})
 	rc := &Recorder{Store: s}
 	core := &fakeCore{r: func(*trigger.Delivery) *pipeline.Result { return &pipeline.Result{Outcome: pipeline.Applied} }}
 	var refuse error
@@ -260,7 +283,7 @@ func TestRecorderStorageFailures(t *testing.T) {
 	if env.Server.Stats().Faults.LostResponses == 0 {
 		t.Fatal("no answer was lost: the test tested nothing")
 	}
-	page, err := s.Query(ctx, Query{Domain: "live.example.com", Start: time.Now().Add(-time.Hour), End: time.Now().Add(time.Hour), PageSize: 10, PageNumber: 1})
+	page, err := s.Query(ctx, notify.Query{Domain: "live.example.com", Start: time.Now().Add(-time.Hour), End: time.Now().Add(time.Hour), PageSize: 10, PageNumber: 1})
 	if err != nil || page.Total != 2 {
 		t.Fatalf("records: %+v %v", page, err)
 	}
@@ -270,30 +293,11 @@ func TestRecorderStorageFailures(t *testing.T) {
 	}
 }
 
-// TestRecordCaps: every free-text field of a record is cut to its cap, at
-// a character boundary, saying how long it was.
-func TestRecordCaps(t *testing.T) {
-	long := strings.Repeat("é", MaxNotifyContent) // 2 bytes each
-	r := Record{NotifyContent: long, NotifyHeader: long, NotifyResponse: long, Description: long, AppName: "a"}.Capped()
-	for name, c := range map[string]struct {
-		got string
-		max int
-	}{"NotifyContent": {r.NotifyContent, MaxNotifyContent}, "NotifyHeader": {r.NotifyHeader, MaxNotifyHeader},
-		"NotifyResponse": {r.NotifyResponse, MaxNotifyResponse}, "Description": {r.Description, MaxDescription}} {
-		if len(c.got) > c.max || !utf8.ValidString(c.got) || !strings.HasSuffix(c.got, fmt.Sprintf("[truncated: %d bytes]", len(long))) {
-			t.Errorf("%s: %d bytes (cap %d): %.40q", name, len(c.got), c.max, c.got[max(len(c.got)-40, 0):])
-		}
-	}
-	if r.AppName != "a" || Cut("short", 10) != "short" {
-		t.Error("short fields changed")
-	}
-}
-
 // TestRecorderSkipsRefused: a delivery without a valid signature (outcome
 // Refused) leaves no claim and no record, whatever it names.
 func TestRecorderSkipsRefused(t *testing.T) {
 	env := osstest.Start(t)
-	s := newStore(t, env, Options{})
+	s := newStore(t, env, notify.Options{})
 	rc := &Recorder{Store: s}
 	core := &fakeCore{r: func(*trigger.Delivery) *pipeline.Result { t.Fatal("core reached"); return nil }}
 	refusing := func(next pipeline.Handler) pipeline.Handler {
