@@ -43,7 +43,7 @@ import (
 // LIVE_MODEL_SEEDS sets the number of seeds (default 150, 40 under the
 // race detector or -short); LIVE_MODEL_SEED runs one, printing its history.
 func TestLiveModel(t *testing.T) {
-	modeltest.Run(t, "LIVE_MODEL", "./shared/live/notify", 150, 40, 2, func(seed uint64) modeltest.Outcome {
+	modeltest.Run(t, "LIVE_MODEL", "./shared/live/recorder", 150, 40, 2, func(seed uint64) modeltest.Outcome {
 		m := runLiveModel(t, seed)
 		return modeltest.Outcome{Log: m.log, Err: m.err}
 	})
