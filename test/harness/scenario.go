@@ -306,7 +306,7 @@ func warmFunction(ctx context.Context, env *Env, fx *Fixtures, fn string, fi int
 					return
 				}
 				d := &Delivery{ID: n, Fn: fn, Items: []*Item{{Event: e}}}
-				ans, err := env.Invoke(ctx, fn, buildPayload("wu", d), fmt.Sprintf("warmup-%s-%d", fn, n))
+				ans, err := env.Invoke(ctx, fn, buildPayload("wu", d), fmt.Sprintf("%s%s-%d", warmupPrefix, fn, n))
 				switch {
 				case err != nil:
 					errs[k] = err
@@ -333,6 +333,11 @@ func warmFunction(ctx context.Context, env *Env, fx *Fixtures, fn string, fi int
 	return fmt.Errorf("%s: not every instance answered a warm-up invocation", fn)
 }
 
+// warmupPrefix starts the request ids of warm-up invocations. Their log
+// lines may come through the pipes after the scenario has started, so
+// analyze leaves them out.
+const warmupPrefix = "warmup-"
+
 type lineKey struct {
 	req string
 	idx int
@@ -343,6 +348,9 @@ func analyze(res *Result, sent *SendResult, lines []LogLine) {
 	byKey := make(map[lineKey]*LogLine, len(lines))
 	for i := range lines {
 		l := &lines[i]
+		if strings.HasPrefix(l.RequestID, warmupPrefix) {
+			continue
+		}
 		byKey[lineKey{l.RequestID, l.Index}] = l
 		res.Conflicts += int64(l.Conflicts)
 		res.StoreRetry += int64(l.Retries)
