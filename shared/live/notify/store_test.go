@@ -440,26 +440,35 @@ func TestClaimQueueRedelivery(t *testing.T) {
 	env := osstest.Start(t)
 	c := newClock(t0)
 	s := newStore(t, env, Options{Now: c.now})
-	ctx := context.Background()
-	first, err := s.Claim(ctx, "d.com", eid(1), "msg-1")
-	if err != nil || first.Seq != 1 {
-		t.Fatalf("first %+v %v", first, err)
-	}
-	c.set(t0.Add(512 * time.Second))
-	if got, err := s.Claim(ctx, "d.com", eid(1), "msg-1"); err != nil || got != first {
-		t.Fatalf("redelivery after 512 s: %+v %v, want %+v", got, err, first)
-	}
-	c.set(t0.Add(3 * time.Hour))
-	if got, err := s.Claim(ctx, "d.com", eid(1), "msg-1"); err != nil || got != first {
-		t.Fatalf("redelivery after 3 h: %+v %v, want %+v", got, err, first)
-	}
-	other, err := s.Claim(ctx, "d.com", eid(1), "msg-2")
-	if err != nil || other.Seq == first.Seq || !other.ReceivedAt.Equal(t0.Add(3*time.Hour)) {
-		t.Fatalf("another message: %+v %v", other, err)
-	}
-	c.set(t0.Add(5 * time.Hour))
-	if got, err := s.Claim(ctx, "d.com", eid(1), "msg-2"); err != nil || got != other {
-		t.Fatalf("redelivery of the other message: %+v %v, want %+v", got, err, other)
+	got := map[string]live.Occurrence{}
+	seqs := map[uint64]bool{}
+	for _, step := range []struct {
+		name  string
+		after time.Duration
+		msg   string
+		joins string // the step whose occurrence it must be; "" for a new one
+	}{
+		{"first", 0, "msg-1", ""},
+		{"redelivery after 512 s", 512 * time.Second, "msg-1", "first"},
+		{"redelivery after 3 h", 3 * time.Hour, "msg-1", "first"},
+		{"another message", 3 * time.Hour, "msg-2", ""},
+		{"redelivery of the other message", 5 * time.Hour, "msg-2", "another message"},
+	} {
+		c.set(t0.Add(step.after))
+		occ, err := s.Claim(context.Background(), "d.com", eid(1), step.msg)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		got[step.name] = occ
+		if want, ok := got[step.joins]; ok && occ != want {
+			t.Fatalf("%s: %+v, want %+v", step.name, occ, want)
+		}
+		if step.joins == "" {
+			if seqs[occ.Seq] || !occ.ReceivedAt.Equal(c.now()) {
+				t.Fatalf("%s: %+v is not a new occurrence received now", step.name, occ)
+			}
+			seqs[occ.Seq] = true
+		}
 	}
 }
 
