@@ -240,13 +240,6 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 		}
 	}
 	for lost := 0; ; {
-		if !guess && s.now().Sub(cur.trust) >= s.ttl {
-			// Too long since OSS last vouched for cur (a long run of lost
-			// races): only a new LIST may renew the trust.
-			if cur, err = s.load(ctx, id); err != nil {
-				return res, err
-			}
-		}
 		next, changed, err := mut(cur.doc)
 		if err != nil {
 			return res, err
@@ -264,11 +257,8 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 		}
 		key := s.VersionKey(id, cur.ver+1)
 		started := s.now()
-		trust := cur.trust
-		if guess {
-			trust = time.Time{} // confirmed below instead
-		}
-		err = s.create(ctx, key, body, cur.ver+1, trust, &res)
+		// A guess has no trust time (zero): it is confirmed below instead.
+		err = s.create(ctx, key, body, cur.ver+1, cur.trust, &res)
 		if err == nil && guess {
 			// Version 1 did not exist, but the id may: the sweep deletes old
 			// versions, version 1 first. Confirm that ours is the newest
@@ -309,6 +299,8 @@ func (s *Store[T]) Update(ctx context.Context, id string, mut Mutation[T], o Upd
 		}
 		s.cache.drop(id)
 		if errors.Is(err, errStale) {
+			// Too long since OSS last vouched for cur (a slow run, or a long
+			// run of lost races): only a new LIST may renew the trust.
 			if cur, err = s.load(ctx, id); err != nil {
 				return res, err
 			}
