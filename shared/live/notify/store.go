@@ -111,7 +111,7 @@ func (s *Store) Claim(ctx context.Context, domain, eventID, messageID string) (l
 			// The marker records the occurrence the message is given, before
 			// that occurrence is created: a redelivery finds it taken and
 			// joins the occurrence it names, creating nothing.
-			err := s.create(ctx, marker, claimDoc{EventID: eventID, Seq: occ.Seq, ReceivedAtMs: occ.ReceivedAt.UnixMilli()})
+			err := s.create(ctx, marker, claimOf(occ))
 			if errors.Is(err, ossx.ErrExists) {
 				first, found, err := s.readClaimAt(ctx, marker, domain, eventID, 0)
 				if err == nil && !found {
@@ -126,7 +126,7 @@ func (s *Store) Claim(ctx context.Context, domain, eventID, messageID string) (l
 		if !fresh {
 			return occ, nil
 		}
-		err = s.create(ctx, s.k.claim(domain, eventID, occ.Seq), claimDoc{EventID: eventID, Seq: occ.Seq, ReceivedAtMs: now.UnixMilli()})
+		err = s.create(ctx, s.k.claim(domain, eventID, occ.Seq), claimOf(occ))
 		if !errors.Is(err, ossx.ErrExists) {
 			return occ, err
 		}
@@ -139,6 +139,11 @@ func (s *Store) Claim(ctx context.Context, domain, eventID, messageID string) (l
 		}
 	}
 	return live.Occurrence{}, apierr.Transient(apierr.Conflict, nil, "claim of %s in %s: too many concurrent occurrences", eventID, domain)
+}
+
+// claimOf is the body of the claim (or message marker) of occ.
+func claimOf(occ live.Occurrence) claimDoc {
+	return claimDoc{EventID: occ.EventID, Seq: occ.Seq, ReceivedAtMs: occ.ReceivedAt.UnixMilli()}
 }
 
 // choose returns the occurrence a reception at now belongs to by the
