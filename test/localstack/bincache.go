@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -72,7 +73,7 @@ func buildAll(ctx context.Context, root string, fns []string, cacheDir, tmpDir s
 	bins = map[string]string{}
 	if cacheDir == "" {
 		for _, fn := range fns {
-			if bins[fn], err = fcemu.Build(ctx, filepath.Join(root, "functions", fn), tmpDir); err != nil {
+			if bins[fn], err = ownBuild(ctx, filepath.Join(root, "functions", fn), tmpDir, fn); err != nil {
 				return nil, nil, fmt.Errorf("build %s: %w", fn, err)
 			}
 		}
@@ -133,4 +134,46 @@ func buildAll(ctx context.Context, root string, fns []string, cacheDir, tmpDir s
 		bins[fn] = final
 	}
 	return bins, cached, nil
+}
+
+// ownBuild returns a binary of the package at pkgDir that lives in tmpDir,
+// which this stack removes when it closes. fcemu.Build shares one build per
+// process, and the file it returns may lie in another stack's directory,
+// which that stack may remove at any moment: a hard link (or, across file
+// systems, a copy) makes the file ours, and a binary removed before it was
+// linked is built again.
+func ownBuild(ctx context.Context, pkgDir, tmpDir, name string) (string, error) {
+	own := filepath.Join(tmpDir, name)
+	for attempt := 0; ; attempt++ {
+		p, err := fcemu.Build(ctx, pkgDir, tmpDir)
+		if err != nil {
+			return "", err
+		}
+		if filepath.Dir(p) == filepath.Clean(tmpDir) {
+			return p, nil
+		}
+		err = os.Link(p, own)
+		if err == nil {
+			return own, nil
+		}
+		if errors.Is(err, fs.ErrNotExist) && attempt < 3 {
+			continue // removed with its stack meanwhile: fcemu builds it again
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		if err := copyFile(p, own); err != nil {
+			return "", err
+		}
+		return own, nil
+	}
+}
+
+// copyFile copies an executable.
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }
