@@ -103,9 +103,10 @@ type Options struct {
 	Log io.Writer
 	// QueryToken is liverecordquery's QUERY_TOKEN; default LocalQueryToken.
 	QueryToken string
-	// BinCache, when set, keeps the built function binaries in this
-	// directory by a hash of the sources, so that a restart with nothing
-	// changed builds nothing. Empty: build for this process only.
+	// BinCache keeps the built function binaries in this directory by a
+	// hash of the sources, so that a start with nothing changed builds
+	// nothing (tests starting several stacks share a t.TempDir() here).
+	// Empty: build into a directory of the stack's, removed by Close.
 	BinCache string
 	// SweepEvery, when positive and the sweep function runs, invokes it
 	// with a timer event at this interval (FC runs it hourly).
@@ -254,7 +255,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if s.binDir, err = os.MkdirTemp("", "mediastate-bin-"); err != nil {
 			return nil, err
 		}
-		if bins, s.Cached, err = buildAll(ctx, o.Root, o.Functions, o.BinCache, s.binDir); err != nil {
+		if bins, s.Cached, err = buildAll(ctx, o.Root, o.Functions, cmp.Or(o.BinCache, s.binDir)); err != nil {
 			return nil, err
 		}
 	}
