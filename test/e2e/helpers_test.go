@@ -40,6 +40,7 @@ import (
 	"mediastate/shared/signature"
 	"mediastate/shared/state"
 	"mediastate/shared/statestore"
+	"mediastate/shared/trigger"
 	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/fcemu"
 	"mediastate/test/localstack"
@@ -546,20 +547,12 @@ func invokeBatch(s *localstack.Stack, fn string, payload []byte, wantTrigger str
 }
 
 func ebShape(name string, enc tt.Encoding, raw bool) shape {
+	batch, trig := tt.CloudEvents, "eventbridge-mns"
+	if raw {
+		batch, trig = tt.RawData, "eventbridge-raw"
+	}
 	return shape{name: name, batch: true, send: func(s *localstack.Stack, fn string, bodies [][]byte) ([]itemResult, error) {
-		var elems [][]byte
-		for _, b := range bodies {
-			if raw {
-				elems = append(elems, tt.MNSRaw(tt.NewID(), b, enc))
-			} else {
-				elems = append(elems, tt.MNSEvent(tt.NewID(), b, enc))
-			}
-		}
-		trig := "eventbridge-mns"
-		if raw {
-			trig = "eventbridge-raw"
-		}
-		return invokeBatch(s, fn, tt.Batch(elems...), trig, len(bodies))
+		return invokeBatch(s, fn, batch(enc, bodies...), trig, len(bodies))
 	}}
 }
 
@@ -602,11 +595,7 @@ func httpEventShape(name string, b64body bool) shape {
 		if err != nil {
 			return nil, err
 		}
-		var ans struct {
-			StatusCode int               `json:"statusCode"`
-			Headers    map[string]string `json:"headers"`
-			Body       string            `json:"body"`
-		}
+		var ans trigger.HTTPResponse
 		if err := json.Unmarshal(r.Body, &ans); err != nil || ans.StatusCode == 0 {
 			return nil, fmt.Errorf("HTTP trigger event answered %d %s (%v), not an HTTP answer", r.Status, r.Body, err)
 		}

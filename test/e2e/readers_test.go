@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	ossv2 "github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
@@ -20,6 +21,7 @@ import (
 	"mediastate/shared/snapshot"
 	"mediastate/shared/state"
 	"mediastate/shared/statestore"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/localstack"
 )
 
@@ -149,7 +151,7 @@ func TestSweepReport(t *testing.T) {
 }
 
 // timerEvent is the payload of an FC timer trigger.
-var timerEvent = []byte(`{"triggerTime":"2024-06-01T08:00:00Z","triggerName":"sweep-timer","payload":"hourly"}`)
+var timerEvent = tt.TimerEvent("sweep-timer", time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC))
 
 // TestVersionedBucketRefused runs functions on a bucket whose versioning is
 // enabled, where OSS ignores x-oss-forbid-overwrite: they must refuse to

@@ -193,10 +193,7 @@ func TestBadInputs(t *testing.T) {
 		// An HTTP trigger event flagged base64 whose body is not.
 		ev := tt.JSON(tt.ExampleHTTPEvent("%%%not-base64%%%"+newID(), true, map[string]string{"Content-Type": "application/json"}, "e2e-"+randHex(8)))
 		r := mustInvoke(t, stk, "media", ev)
-		var ans struct {
-			StatusCode int    `json:"statusCode"`
-			Body       string `json:"body"`
-		}
+		var ans trigger.HTTPResponse
 		// Unsigned: refused and not kept (TestDeadLetterOfUnusableHTTPEventHidesSignature
 		// has the signed case).
 		if err := json.Unmarshal(r.Body, &ans); err != nil || ans.StatusCode != http.StatusUnauthorized {
@@ -266,7 +263,7 @@ func TestBadInputs(t *testing.T) {
 		idA, idB := newID(), newID()
 		goodA := withID(t, readSeed(t, "ims-file-upload-complete.json"), "c321b3a0041a71eda1590674a2ce****", idA)
 		goodB := withID(t, readSeed(t, "vod-file-upload-complete.json"), "7a1c2e80ea1f71eda2b5f7e4d3c1****", idB)
-		noBody := []byte(`{"id":"` + strings.ToLower(randHex(8)) + `","specversion":"1.0","type":"mns:Queue:SendMessage","data":{"requestId":"R","messageId":"` + tt.NewID() + `"}}`)
+		noBody := tt.JSON(tt.NewCloudEvent(strings.ToLower(randHex(8)), map[string]string{"requestId": "R", "messageId": tt.NewID()}))
 		number := []byte(`42`)
 		badID := vodUpload("../" + newID())
 		live := []byte(`{"domain":"live.example.com","app":"liveApp","stream":"` + newID() + `","event":"record_started"}`)

@@ -17,6 +17,7 @@ import (
 	"mediastate/shared/live/notify"
 	"mediastate/shared/signature"
 	"mediastate/shared/statestore"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/schemacheck"
 )
 
@@ -304,17 +305,17 @@ func TestMNSShapes(t *testing.T) {
 			}
 		}
 	}
-	s := invoke(t, cloudEvents(false, b[0], vod))
+	s := invoke(t, tt.CloudEvents(tt.Plain, []byte(b[0]), []byte(vod)))
 	check("cloudevents", s, "applied", "dead-lettered")
 	if s.Results[1].Code != "WrongFamily" || s.Trigger != "eventbridge-mns" {
 		t.Fatalf("VOD in a Live batch: %+v", s)
 	}
-	check("cloudevents base64", invoke(t, cloudEvents(true, b[1])), "applied")
-	check("rawdata", invoke(t, rawData(b[2])), "applied")
-	check("topic", invoke(t, topic(b[3])), "applied")
-	check("bare", invoke(t, b[4]), "applied")
+	check("cloudevents base64", invoke(t, tt.CloudEvents(tt.Base64, []byte(b[1]))), "applied")
+	check("rawdata", invoke(t, tt.RawData(tt.Plain, []byte(b[2]))), "applied")
+	check("topic", invoke(t, tt.TopicJSON(tt.NewID(), []byte(b[3]), false)), "applied")
+	check("bare", invoke(t, []byte(b[4])), "applied")
 	// Redelivery of the whole first batch: duplicates, nothing new.
-	check("redelivery", invoke(t, cloudEvents(false, b[0], vod)), "duplicate", "dead-lettered")
+	check("redelivery", invoke(t, tt.CloudEvents(tt.Plain, []byte(b[0]), []byte(vod))), "duplicate", "dead-lettered")
 
 	q := query(t, recent(domain), "")
 	if q.TotalNum != len(b) {
@@ -374,7 +375,7 @@ func TestOrderIndependence(t *testing.T) {
 						errs <- fmt.Sprintf("HTTP %d %s %v", a.status, a.body, err)
 					}
 				} else {
-					s, err := invokeErr(rawData(b))
+					s, err := invokeErr(tt.RawData(tt.Plain, []byte(b)))
 					if err != nil {
 						errs <- err.Error()
 					} else if o := s.Results[0].Outcome; o != "applied" && o != "duplicate" {
@@ -437,7 +438,7 @@ func TestOrderIndependence(t *testing.T) {
 	fwd, rev := timed("t1"), timed("t2")
 	for i := range fwd {
 		sendSigned(t, fwd[i], "")
-		invoke(t, rawData(rev[len(rev)-1-i]))
+		invoke(t, tt.RawData(tt.Plain, []byte(rev[len(rev)-1-i])))
 	}
 	a, _, err1 := streams.Get(ctx, domain, "app1", "t1")
 	b, _, err2 := streams.Get(ctx, domain, "app1", "t2")
@@ -458,7 +459,7 @@ func TestRetryJoinsTheCallback(t *testing.T) {
 	body := statusBody(domain, "s1", "record_started")
 	first := sendSigned(t, body, "")
 	second := sendSigned(t, body, "")
-	third := invoke(t, topic(body))
+	third := invoke(t, tt.TopicJSON(tt.NewID(), []byte(body), false))
 	if first.status != 200 || second.status != 200 || !strings.Contains(string(second.body), `"outcome":"duplicate"`) || third.Results[0].Outcome != "duplicate" {
 		t.Fatalf("answers %s / %s / %+v", first.body, second.body, third)
 	}
