@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"mediastate/shared/callback"
 	"mediastate/shared/live"
@@ -253,21 +254,15 @@ func listCommand() command {
 // order.
 func readItems(e *env, s *media.Store, vs []statestore.Version, workers int) ([]ListItem, error) {
 	items := make([]ListItem, len(vs))
-	errs := make([]error, len(vs))
-	sem := make(chan struct{}, max(1, workers))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(max(1, workers))
 	for i, v := range vs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			m, err := s.ReadVersion(e.ctx, v)
 			if err != nil {
 				// Swept since the listing: read the newest.
 				if m, v.Seq, err = s.Get(e.ctx, v.ID); err != nil {
-					errs[i] = err
-					return
+					return err
 				}
 			}
 			it := ListItem{MediaID: v.ID, Version: v.Seq, WrittenAt: v.LastModified, Deleted: m.Deleted}
@@ -275,10 +270,10 @@ func readItems(e *env, s *media.Store, vs []statestore.Version, workers int) ([]
 				it.LastEvent, it.EventTime = ev.Type, ev.Time
 			}
 			items[i] = it
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return items, errors.Join(errs...)
+	return items, g.Wait()
 }
 
 // SweepPreview is what sweep -dry-run prints.
