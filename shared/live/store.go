@@ -11,7 +11,6 @@ import (
 	"mediastate/shared/trigger"
 )
 
-
 // KeyPrefix returns the key prefix of stream states under the project
 // prefix: <prefix>live/streams/<StoreID>/<16 hex digits of ^version>.json.
 func KeyPrefix(prefix string) string { return prefix + "live/streams/" }
