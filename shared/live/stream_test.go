@@ -85,19 +85,7 @@ func fold(t testing.TB, ds []delivery, maxFiles int) *Stream {
 
 func marshalChecked(t testing.TB, s *Stream) []byte {
 	t.Helper()
-	out, err := Codec.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemacheck.Check(t, Schema, out)
-	back, err := Codec.Unmarshal(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again, _ := Codec.Marshal(back); !bytes.Equal(again, out) {
-		t.Fatalf("round trip changed the document:\n%s\n%s", out, again)
-	}
-	return out
+	return schemacheck.RoundTrip(t, Schema, Codec, s)
 }
 
 // TestOrderIndependence: random sets of occurrences in random orders with
