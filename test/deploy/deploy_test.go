@@ -431,9 +431,15 @@ func TestTemplate(t *testing.T) {
 	if v := tp.Doc["ROSTemplateFormatVersion"]; v != "2015-09-01" {
 		t.Errorf("ROSTemplateFormatVersion is %#v, want \"2015-09-01\"", v)
 	}
-	pseudo := map[string]string{
-		"ALIYUN::Region":    str(s.Vars, "region"),
-		"ALIYUN::AccountId": "${config('AccountID')}",
+	for ref, term := range rosTerms {
+		name, isVar := strings.CutPrefix(strings.Trim(ref, "${}"), "vars.")
+		param := strings.Trim(term, "${}")
+		if pm, ok := tp.Parameters[param]; isVar && ok && pm["Default"] != nil && fmt.Sprint(pm["Default"]) != fmt.Sprint(s.Vars[name]) {
+			t.Errorf("parameter %s defaults to %v, s.yaml's vars.%s is %v", param, pm["Default"], name, s.Vars[name])
+		}
+	}
+	if got, want := str(s.Vars, "ossEndpoint"), "https://oss-"+str(s.Vars, "region")+"-internal.aliyuncs.com"; got != want {
+		t.Errorf("vars.ossEndpoint %q is not the region's internal endpoint %q, which template.yml uses", got, want)
 	}
 
 	roles := tp.ofType("ALIYUN::RAM::Role")
@@ -470,11 +476,9 @@ func TestTemplate(t *testing.T) {
 		id, sf := byFn[fn], s.Functions[fn]
 		t.Run(fn, func(t *testing.T) {
 			p := tp.props(id)
-			if name := tp.eval(p["FunctionName"], pseudo); name != str(sf.Props, "functionName") {
-				t.Errorf("FunctionName evaluates to %#v with the parameter defaults, s.yaml has %q", name, str(sf.Props, "functionName"))
-			}
-			for _, k := range []string{"Handler", "Runtime", "MemorySize", "Cpu", "Timeout", "InstanceConcurrency", "Description", "LogConfig", "EnvironmentVariables"} {
-				for _, d := range diff(k, sf.Props[lowerFirst(k)], tp.eval(p[k], pseudo)) {
+			raw, _ := sf.Raw["props"].(map[string]any)
+			for _, k := range []string{"FunctionName", "Handler", "Runtime", "MemorySize", "Cpu", "Timeout", "InstanceConcurrency", "Description", "LogConfig", "EnvironmentVariables"} {
+				for _, d := range diff(k, inROSTerms(raw[lowerFirst(k)]), rosValue(p[k])) {
 					t.Error(d)
 				}
 			}
@@ -498,8 +502,8 @@ func TestTemplate(t *testing.T) {
 			if code, _ := p["Code"].(map[string]any); code["OssBucketName"] == nil || code["OssObjectName"] == nil {
 				t.Errorf("Code is %#v, want OssBucketName and OssObjectName of the uploaded zip", p["Code"])
 			}
-			checkTemplateTriggers(t, tp, id, sf, pseudo)
-			checkTemplateAsync(t, tp, id, sf, pseudo)
+			checkTemplateTriggers(t, tp, id, sf)
+			checkTemplateAsync(t, tp, id, sf)
 		})
 	}
 }
@@ -596,9 +600,9 @@ func first(l []string) string {
 
 // checkTemplateTriggers compares the function's triggers with s.yaml's and
 // requires an output with the URL of every HTTP trigger.
-func checkTemplateTriggers(t *testing.T, tp *rosTemplate, fnID string, sf *sFunction, pseudo map[string]string) {
+func checkTemplateTriggers(t *testing.T, tp *rosTemplate, fnID string, sf *sFunction) {
 	want := map[string]map[string]any{}
-	for _, tr := range list(sf.Props["triggers"]) {
+	for _, tr := range list(inROSTerms(get(sf.Raw, "props", "triggers"))) {
 		want[str(tr, "triggerName")] = tr.(map[string]any)
 	}
 	got := map[string]string{}
@@ -617,7 +621,7 @@ func checkTemplateTriggers(t *testing.T, tp *rosTemplate, fnID string, sf *sFunc
 		if str(p, "TriggerType") != str(w, "triggerType") {
 			t.Errorf("trigger %s: TriggerType %q, s.yaml has %q", name, str(p, "TriggerType"), str(w, "triggerType"))
 		}
-		for _, d := range diff("trigger "+name+".triggerConfig", w["triggerConfig"], tp.eval(p["TriggerConfig"], pseudo)) {
+		for _, d := range diff("trigger "+name+".triggerConfig", w["triggerConfig"], rosValue(p["TriggerConfig"])) {
 			t.Error(d)
 		}
 		if str(p, "TriggerType") == "http" {
@@ -638,14 +642,15 @@ func checkTemplateTriggers(t *testing.T, tp *rosTemplate, fnID string, sf *sFunc
 }
 
 // checkTemplateAsync compares the asynchronous invocation configuration.
-func checkTemplateAsync(t *testing.T, tp *rosTemplate, fnID string, sf *sFunction, pseudo map[string]string) {
+func checkTemplateAsync(t *testing.T, tp *rosTemplate, fnID string, sf *sFunction) {
 	var found []string
 	for _, id := range tp.ofType("ALIYUN::FC3::AsyncInvokeConfig") {
 		if r, a, ok := getAtt(tp.props(id)["FunctionName"]); ok && r == fnID && a == "FunctionName" {
 			found = append(found, id)
 		}
 	}
-	want, has := sf.Props["asyncInvokeConfig"]
+	want, has := sf.Raw["props"].(map[string]any)["asyncInvokeConfig"]
+	want = inROSTerms(want)
 	switch {
 	case !has && len(found) == 0:
 	case len(found) != 1 || !has:
@@ -657,7 +662,7 @@ func checkTemplateAsync(t *testing.T, tp *rosTemplate, fnID string, sf *sFunctio
 				p[k] = v
 			}
 		}
-		for _, d := range diff("asyncInvokeConfig", want, tp.eval(p, pseudo)) {
+		for _, d := range diff("asyncInvokeConfig", want, rosValue(p)) {
 			t.Error(d)
 		}
 	}

@@ -132,11 +132,10 @@ func loadSYAML(t testing.TB) *sYAML {
 }
 
 var (
-	varRef     = regexp.MustCompile(`\$\{vars\.([A-Za-z0-9_]+)\}`)
-	wholeVar   = regexp.MustCompile(`^\$\{vars\.([A-Za-z0-9_]+)\}$`)
-	envRef     = regexp.MustCompile(`^\$\{env\('([A-Z][A-Z0-9_]*)'\)\}$`)
-	anyMagic   = regexp.MustCompile(`\$\{[^}]*\}`)
-	rosSubRefs = regexp.MustCompile(`\$\{([A-Za-z0-9_:.]+)\}`)
+	varRef   = regexp.MustCompile(`\$\{vars\.([A-Za-z0-9_]+)\}`)
+	wholeVar = regexp.MustCompile(`^\$\{vars\.([A-Za-z0-9_]+)\}$`)
+	envRef   = regexp.MustCompile(`^\$\{env\('([A-Z][A-Z0-9_]*)'\)\}$`)
+	anyMagic = regexp.MustCompile(`\$\{[^}]*\}`)
 )
 
 // resolveVars replaces ${vars.x} the way Serverless Devs does before the
@@ -245,73 +244,92 @@ func (tp *rosTemplate) props(id string) map[string]any {
 	return p
 }
 
-// unresolved stands for a template value that cannot be evaluated from
-// defaults (a parameter without a default, an attribute of a resource).
+// unresolved stands for a template value that s.yaml has no counterpart
+// of (an attribute of a resource, a condition).
 type unresolved struct{ expr string }
 
-// eval evaluates a template value as ROS would with every parameter at its
-// default and the given pseudo parameters; values it cannot know become
-// unresolved.
-func (tp *rosTemplate) eval(v any, pseudo map[string]string) any {
+// rosTerms says what stands in template.yml for each reference s.yaml
+// makes: its variables are the template's parameters (whose defaults
+// TestTemplate checks against the variables' values) or pseudo
+// parameters, and Serverless Devs' magic variables their ROS counterparts.
+// The two files are compared through this table, term by term, without
+// evaluating either.
+var rosTerms = map[string]string{
+	"${vars.region}":               "${ALIYUN::Region}",
+	"${config('AccountID')}":       "${ALIYUN::AccountId}",
+	"${vars.ossEndpoint}":          "https://oss-${ALIYUN::Region}-internal.aliyuncs.com",
+	"${vars.prefix}":               "${FunctionPrefix}",
+	"${vars.bucket}":               "${StateBucket}",
+	"${vars.statePrefix}":          "${StatePrefix}",
+	"${vars.callbackBaseUrl}":      "${CallbackBaseUrl}",
+	"${vars.callbackQueue}":        "${CallbackQueueName}",
+	"${vars.deadLetterQueue}":      "${DeadLetterQueueName}",
+	"${vars.asyncFailureQueue}":    "${AsyncFailureQueueName}",
+	"${vars.logProject}":           "${LogProject}",
+	"${vars.logStore}":             "${LogStore}",
+	"${vars.liveCallbackQueue}":    "${LiveCallbackQueueName}",
+	"${env('VOD_CALLBACK_KEYS')}":  "${VodCallbackKeys}",
+	"${env('IMS_CALLBACK_KEYS')}":  "${ImsCallbackKeys}",
+	"${env('LIVE_CALLBACK_KEYS')}": "${LiveCallbackKeys}",
+	"${env('QUERY_TOKEN')}":        "${QueryToken}",
+}
+
+// inROSTerms rewrites an s.yaml value (as written, before ${vars.x} is
+// resolved) in the terms of template.yml (see rosTerms). A reference the
+// table lacks is kept, so that the comparison reports it.
+func inROSTerms(v any) any {
 	switch v := v.(type) {
-	case map[string]any:
-		if len(v) == 1 {
-			for fn, arg := range v {
-				switch fn {
-				case "Ref":
-					name, _ := arg.(string)
-					return tp.lookup(name, pseudo)
-				case "Fn::Sub":
-					s, ok := arg.(string)
-					if !ok {
-						return unresolved{fmt.Sprint(v)}
-					}
-					var missing bool
-					out := rosSubRefs.ReplaceAllStringFunc(s, func(ref string) string {
-						val := tp.lookup(rosSubRefs.FindStringSubmatch(ref)[1], pseudo)
-						str, ok := val.(string)
-						if !ok {
-							missing = true
-						}
-						return str
-					})
-					if missing {
-						return unresolved{s}
-					}
-					return out
-				case "Fn::GetAtt", "Fn::Join", "Fn::Select", "Fn::If":
-					return unresolved{fmt.Sprint(v)}
-				}
+	case string:
+		return anyMagic.ReplaceAllStringFunc(v, func(ref string) string {
+			if r, ok := rosTerms[ref]; ok {
+				return r
 			}
-		}
+			return ref
+		})
+	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			out[k] = tp.eval(e, pseudo)
+			out[k] = inROSTerms(e)
 		}
 		return out
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			out[i] = tp.eval(e, pseudo)
+			out[i] = inROSTerms(e)
 		}
 		return out
 	}
 	return v
 }
 
-func (tp *rosTemplate) lookup(name string, pseudo map[string]string) any {
-	if v, ok := pseudo[name]; ok {
-		return v
+// rosValue renders a template value with its references as text: {Ref: X}
+// is "${X}", {Fn::Sub: s} is s; other functions are unresolved.
+func rosValue(v any) any {
+	if s, ok := symbolic(v); ok {
+		return s
 	}
-	p, ok := tp.Parameters[name]
-	if !ok {
-		return unresolved{"undefined " + name}
+	switch v := v.(type) {
+	case map[string]any:
+		if len(v) == 1 {
+			for fn := range v {
+				if strings.HasPrefix(fn, "Fn::") {
+					return unresolved{fmt.Sprint(v)}
+				}
+			}
+		}
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = rosValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = rosValue(e)
+		}
+		return out
 	}
-	def, ok := p["Default"]
-	if !ok {
-		return unresolved{"no default: " + name}
-	}
-	return fmt.Sprint(def)
+	return v
 }
 
 // symbolic renders a template string expression with its references kept:
