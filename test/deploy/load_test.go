@@ -144,52 +144,57 @@ var (
 // replaced by the variable's text. Other magic variables (${env(...)},
 // ${config(...)}) stay as they are: they are strings wherever they are used.
 func resolveVars(v any, vars map[string]any) (any, error) {
-	switch v := v.(type) {
-	case string:
-		if m := wholeVar.FindStringSubmatch(v); m != nil {
+	var err error
+	out := rewrite(v, func(v any) (any, bool) {
+		str, ok := v.(string)
+		if !ok || err != nil {
+			return v, ok
+		}
+		if m := wholeVar.FindStringSubmatch(str); m != nil {
 			val, ok := vars[m[1]]
 			if !ok {
-				return nil, fmt.Errorf("undefined variable vars.%s", m[1])
+				err = fmt.Errorf("undefined variable vars.%s", m[1])
 			}
-			return val, nil
+			return val, true
 		}
-		var err error
-		out := varRef.ReplaceAllStringFunc(v, func(ref string) string {
+		return varRef.ReplaceAllStringFunc(str, func(ref string) string {
 			name := varRef.FindStringSubmatch(ref)[1]
 			val, ok := vars[name]
-			if !ok {
-				err = fmt.Errorf("undefined variable vars.%s in %q", name, v)
-				return ref
-			}
 			switch val.(type) {
 			case map[string]any, []any:
-				err = fmt.Errorf("variable vars.%s is not a scalar but is used inside the string %q", name, v)
+				err = fmt.Errorf("variable vars.%s is not a scalar but is used inside the string %q", name, str)
+			}
+			if !ok {
+				err = fmt.Errorf("undefined variable vars.%s in %q", name, str)
+				return ref
 			}
 			return fmt.Sprint(val)
-		})
-		return out, err
+		}), true
+	})
+	return out, err
+}
+
+// rewrite returns a copy of v in which every value that f takes (ok) is
+// replaced by what f returns; maps and lists f leaves are walked.
+func rewrite(v any, f func(any) (any, bool)) any {
+	if r, ok := f(v); ok {
+		return r
+	}
+	switch v := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			r, err := resolveVars(e, vars)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
-			}
-			out[k] = r
+			out[k] = rewrite(e, f)
 		}
-		return out, nil
+		return out
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			r, err := resolveVars(e, vars)
-			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-			out[i] = r
+			out[i] = rewrite(e, f)
 		}
-		return out, nil
+		return out
 	}
-	return v, nil
+	return v
 }
 
 // ROS template.
@@ -278,58 +283,33 @@ var rosTerms = map[string]string{
 // resolved) in the terms of template.yml (see rosTerms). A reference the
 // table lacks is kept, so that the comparison reports it.
 func inROSTerms(v any) any {
-	switch v := v.(type) {
-	case string:
-		return anyMagic.ReplaceAllStringFunc(v, func(ref string) string {
+	return rewrite(v, func(v any) (any, bool) {
+		str, ok := v.(string)
+		return anyMagic.ReplaceAllStringFunc(str, func(ref string) string {
 			if r, ok := rosTerms[ref]; ok {
 				return r
 			}
 			return ref
-		})
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = inROSTerms(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = inROSTerms(e)
-		}
-		return out
-	}
-	return v
+		}), ok
+	})
 }
 
 // rosValue renders a template value with its references as text: {Ref: X}
 // is "${X}", {Fn::Sub: s} is s; other functions are unresolved.
 func rosValue(v any) any {
-	if s, ok := symbolic(v); ok {
-		return s
-	}
-	switch v := v.(type) {
-	case map[string]any:
-		if len(v) == 1 {
-			for fn := range v {
+	return rewrite(v, func(v any) (any, bool) {
+		if s, ok := symbolic(v); ok {
+			return s, true
+		}
+		if m, ok := v.(map[string]any); ok && len(m) == 1 {
+			for fn := range m {
 				if strings.HasPrefix(fn, "Fn::") {
-					return unresolved{fmt.Sprint(v)}
+					return unresolved{fmt.Sprint(v)}, true
 				}
 			}
 		}
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = rosValue(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = rosValue(e)
-		}
-		return out
-	}
-	return v
+		return v, false
+	})
 }
 
 // symbolic renders a template string expression with its references kept:
