@@ -210,23 +210,19 @@ type rosTemplate struct {
 func loadTemplate(t testing.TB) *rosTemplate {
 	t.Helper()
 	doc := loadYAML(t, filepath.Join(repoRoot(t), "template.yml"))
-	tp := &rosTemplate{Doc: doc, Parameters: map[string]map[string]any{}, Resources: map[string]map[string]any{}}
-	params, _ := doc["Parameters"].(map[string]any)
-	for k, v := range params {
-		m, ok := v.(map[string]any)
-		if !ok {
-			t.Fatalf("template.yml: parameter %s is not a map", k)
+	maps := func(section string) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		entries, _ := doc[section].(map[string]any)
+		for k, v := range entries {
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("template.yml: %s.%s is not a map", section, k)
+			}
+			out[k] = m
 		}
-		tp.Parameters[k] = m
+		return out
 	}
-	res, _ := doc["Resources"].(map[string]any)
-	for k, v := range res {
-		m, ok := v.(map[string]any)
-		if !ok {
-			t.Fatalf("template.yml: resource %s is not a map", k)
-		}
-		tp.Resources[k] = m
-	}
+	tp := &rosTemplate{Doc: doc, Parameters: maps("Parameters"), Resources: maps("Resources")}
 	tp.Outputs, _ = doc["Outputs"].(map[string]any)
 	return tp
 }
