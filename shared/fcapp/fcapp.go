@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
@@ -129,9 +130,20 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	return app, nil
 }
 
+// fcContext returns the invocation's FC context. fccontext.FromContext
+// writes into the context it returns (a logger), and the items of a batch
+// ask for it concurrently: the calls take turns.
+func fcContext(ctx context.Context) (*fccontext.FcContext, bool) {
+	fcContextMu.Lock()
+	defer fcContextMu.Unlock()
+	return fccontext.FromContext(ctx)
+}
+
+var fcContextMu sync.Mutex
+
 // fromInvocation takes the invocation's role credentials into creds.
 func fromInvocation(ctx context.Context, creds *ossx.Credentials) {
-	if lc, ok := fccontext.FromContext(ctx); ok {
+	if lc, ok := fcContext(ctx); ok {
 		creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
 			SecurityToken: lc.Credentials.SecurityToken})
 	}
@@ -140,7 +152,7 @@ func fromInvocation(ctx context.Context, creds *ossx.Credentials) {
 // RequestID returns the FC request id of the invocation ctx belongs to, as
 // the FC runtime gives it (fccontext), or "" outside an invocation.
 func RequestID(ctx context.Context) string {
-	if lc, ok := fccontext.FromContext(ctx); ok {
+	if lc, ok := fcContext(ctx); ok {
 		return lc.RequestID
 	}
 	return ""
