@@ -174,6 +174,7 @@ func TestQueries(t *testing.T) {
 
 // TestQueryErrors: every error code, the 7-day limit, authentication.
 func TestQueryErrors(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC()
 	ok := func(kv ...string) url.Values { return window("query.example.com", now.Add(-time.Hour), now, kv...) }
 	del := func(v url.Values, k string) url.Values { v.Del(k); return v }

@@ -25,6 +25,7 @@ import (
 // HTTP with the Live signature, then checks the answers, the records (every
 // field) and the stream state.
 func TestSignedHTTPCallbacks(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("http")
 	start := time.Now().UTC().Truncate(time.Second)
 	stop := time.Now().Unix()
@@ -123,6 +124,7 @@ func TestSignedHTTPCallbacks(t *testing.T) {
 // callers we trust sent); the genuine callback gets its record (success)
 // and occurrence (receive time), and the stream state takes only it.
 func TestForgedCallback(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("forged")
 	body := statusBody(domain, "s1", "record_paused")
 	started := statusBody(domain, "s1", "record_started")
@@ -177,6 +179,7 @@ func hasType(list []notify.Record, body, typ string) bool {
 // are dead-lettered, and recorded as failed when they name a domain; VOD
 // events and bodies without a domain are dead-lettered only.
 func TestBadDeliveries(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("bad")
 	ctx := context.Background()
 	dl := deadletter.New(stack.Client, stack.Prefix, "liverecord")
@@ -284,6 +287,7 @@ func TestBadDeliveries(t *testing.T) {
 // TestMNSShapes delivers Live callbacks in every MNS shape through the raw
 // invoke door; a VOD event in a batch is dead-lettered, the others applied.
 func TestMNSShapes(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("mns")
 	stop := time.Now().Unix()
 	vod := `{"EventType":"TranscodeComplete","EventTime":"2024-01-01T00:00:00Z","VideoId":"v-mns-1","Status":"success"}`
@@ -342,6 +346,7 @@ func TestMNSShapes(t *testing.T) {
 // assigned; and where status events carry their own time, two streams fed
 // the same events in opposite orders end in the same state.
 func TestOrderIndependence(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("order")
 	ctx := context.Background()
 	base := time.Now().Unix() - 3600
@@ -455,6 +460,7 @@ func TestOrderIndependence(t *testing.T) {
 // (a sender's retry) is answered as a duplicate and keeps its one record
 // with the first answer.
 func TestRetryJoinsTheCallback(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("retry")
 	body := statusBody(domain, "s1", "record_started")
 	first := sendSigned(t, body, "")
