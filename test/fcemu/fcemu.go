@@ -14,6 +14,7 @@
 package fcemu
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -203,12 +204,8 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 		return nil, fmt.Errorf("fcemu: config: binary: %w", err)
 	}
 	cfg.Binary = bin
-	if cfg.Name == "" {
-		cfg.Name = filepath.Base(bin)
-	}
-	cfg.Timeout = cmpOr(cfg.Timeout, defaultTimeout)
-	cfg.Instances = max(cfg.Instances, 1)
-	cfg.MemoryMB = cmpOr(cfg.MemoryMB, 512)
+	cfg.Name, cfg.Timeout = cmp.Or(cfg.Name, filepath.Base(bin)), cmp.Or(cfg.Timeout, defaultTimeout)
+	cfg.Instances, cfg.MemoryMB = max(cfg.Instances, 1), cmp.Or(cfg.MemoryMB, 512)
 	f := &Function{cfg: cfg, logs: NewLogBuffer(logLimit), active: map[string]*invocation{}, wake: make(chan struct{})}
 	f.out, f.err = f.logs.tee(cfg.Stdout, &f.outMu), f.logs.tee(cfg.Stderr, &f.outMu)
 	for i := range cfg.Instances {
@@ -227,7 +224,9 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 		case <-p.ready:
 			continue
 		case <-p.exited:
-			why = "exited before polling for invocations: " + f.exitStatus(p)
+			f.mu.Lock()
+			why = "exited before polling for invocations: " + p.status
+			f.mu.Unlock()
 		case <-timer.C:
 			why = fmt.Sprintf("did not poll for invocations within %s", startTimeout)
 		case <-ctx.Done():
@@ -238,14 +237,6 @@ func Start(ctx context.Context, cfg Config) (*Function, error) {
 		return nil, fmt.Errorf("fcemu: start %s: instance %d (pid %d) %s\n%s", cfg.Name, in.index, p.cmd.Process.Pid, why, f.logs.Tail(4096))
 	}
 	return f, nil
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // ensure starts a process in every slot whose process exited (or never
@@ -302,7 +293,7 @@ func (f *Function) spawn(in *instance) error {
 // processEnv is a process's environment: a minimal base, what FC sets,
 // Config.Env, and FC_RUNTIME_API last (exec keeps the last of a key).
 func (f *Function) processEnv(p *process) []string {
-	env := []string{"PATH=" + cmpOr(os.Getenv("PATH"), "/usr/local/bin:/usr/bin:/bin"), "HOME=" + cmpOr(os.Getenv("HOME"), os.TempDir()),
+	env := []string{"PATH=" + cmp.Or(os.Getenv("PATH"), "/usr/local/bin:/usr/bin:/bin"), "HOME=" + cmp.Or(os.Getenv("HOME"), os.TempDir()),
 		"TMPDIR=" + os.TempDir(), "FC_FUNCTION_NAME=" + f.cfg.Name, "FC_FUNCTION_HANDLER=main",
 		"FC_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(f.cfg.MemoryMB), "FC_FUNC_CODE_PATH=" + filepath.Dir(f.cfg.Binary), "FC_INSTANCE_ID=" + p.id}
 	for _, kv := range [][2]string{{"FC_REGION", f.cfg.Region}, {"FC_ACCOUNT_ID", f.cfg.AccountID},
@@ -353,12 +344,6 @@ func exitResult(msg string) *Result {
 
 func timeoutResult(timeout time.Duration) *Result {
 	return &Result{Error: &InvokeError{Message: fmt.Sprintf("Function time out after %s", timeout), Type: ErrorTypeTimeout, cause: ErrTimeout}}
-}
-
-func (f *Function) exitStatus(p *process) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return p.status
 }
 
 func (f *Function) anyLiveLocked() bool {
@@ -418,7 +403,7 @@ func (f *Function) Invoke(ctx context.Context, payload []byte, opts ...InvokeOpt
 	for _, o := range opts {
 		o(inv)
 	}
-	inv.id = cmpOr(inv.id, newID(""))
+	inv.id = cmp.Or(inv.id, newID(""))
 	// The SDK sees milliseconds of the wall clock.
 	inv.deadline = time.UnixMilli(inv.queued.Add(f.cfg.Timeout).UnixMilli())
 	if err := f.ensure(); err != nil {
