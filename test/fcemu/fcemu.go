@@ -35,12 +35,11 @@ import (
 
 // Errors of the emulator. Timeouts and process exits are answers FC itself
 // would give, so they arrive as Result.Error (match them with errors.Is);
-// ErrClosed and ErrDuplicateRequestID are errors of Invoke.
+// ErrClosed is an error of Invoke.
 var (
-	ErrClosed             = errors.New("fcemu: function closed")
-	ErrTimeout            = errors.New("fcemu: function timed out")
-	ErrInstanceExited     = errors.New("fcemu: instance process exited")
-	ErrDuplicateRequestID = errors.New("fcemu: request id already in flight")
+	ErrClosed         = errors.New("fcemu: function closed")
+	ErrTimeout        = errors.New("fcemu: function timed out")
+	ErrInstanceExited = errors.New("fcemu: instance process exited")
 )
 
 // The errorType of the answers the emulator gives itself.
@@ -416,7 +415,7 @@ func (f *Function) Invoke(ctx context.Context, payload []byte, opts ...InvokeOpt
 		return nil, fmt.Errorf("fcemu: invoke %s: %w", f.cfg.Name, ErrClosed)
 	case f.active[inv.id] != nil:
 		f.mu.Unlock()
-		return nil, fmt.Errorf("fcemu: invoke %s request %s: %w", f.cfg.Name, inv.id, ErrDuplicateRequestID)
+		return nil, fmt.Errorf("fcemu: invoke %s: request id %s already in flight", f.cfg.Name, inv.id)
 	}
 	f.active[inv.id] = inv
 	f.queue = append(f.queue, inv)

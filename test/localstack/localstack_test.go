@@ -187,15 +187,8 @@ func TestInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	root, err := FindRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := FunctionNames(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(s.Names(), all) || len(s.Functions) != 0 || len(all) != 7 {
+	all := []string{"editing", "liverecord", "liverecordquery", "media", "sweep", "transcode", "upload"}
+	if !slices.Equal(s.Names(), all) || len(s.Functions) != 0 {
 		t.Fatalf("in process: names %v (want %v), emulated %v", s.Names(), all, s.Functions)
 	}
 	if _, err := s.Invoke(ctx, "nothing", nil, ""); err == nil {
