@@ -24,14 +24,15 @@ import (
 // and nothing may be dead-lettered or written. Once OSS is back, the same
 // deliveries apply.
 //
-// Not parallel: the faults hit every request to the shared OSS server, so
-// this test runs before the parallel tests resume.
+// A stack of its own: the faults hit every request to its OSS server.
 func TestTransientStorageFailure(t *testing.T) {
+	t.Parallel()
+	s, _ := startStack(t, "upload", "media")
 	// Warm up: both functions have checked the bucket (once per process),
 	// so what fails below is the delivery, not the start-up check.
 	for _, fn := range []string{"upload", "media"} {
 		warm := vodUpload(newID())
-		if res, err := bareShape("bare", false).send(stk, fn, [][]byte{warm}); err != nil || res[0].Outcome != pipeline.Applied {
+		if res, err := bareShape("bare", false).send(s, fn, [][]byte{warm}); err != nil || res[0].Outcome != pipeline.Applied {
 			t.Fatalf("warm-up of %s: %v %+v", fn, err, res)
 		}
 	}
@@ -40,24 +41,24 @@ func TestTransientStorageFailure(t *testing.T) {
 	batchBody := withID(t, readSeed(t, "ims-register-media-complete.json"), "71151b80f2d471ecb21b472190a9****", idBatch)
 	elem := tt.MNSEvent(tt.NewID(), batchBody, tt.Plain)
 	payload := tt.Batch(elem)
-	lettersBefore := listKeys(t, stk, stk.Prefix+"deadletter/")
+	lettersBefore := listKeys(t, s, s.Prefix+"deadletter/")
 
-	before := stk.OSS.Stats().Faults.Error503
-	if err := stk.OSS.SetFaults(ossserver.Faults{Error503Rate: 1}); err != nil {
+	before := s.OSS.Stats().Faults.Error503
+	if err := s.OSS.SetFaults(ossserver.Faults{Error503Rate: 1}); err != nil {
 		t.Fatal(err)
 	}
 	cleared := false
 	clear := func() {
 		if !cleared {
 			cleared = true
-			if err := stk.OSS.SetFaults(ossserver.Faults{}); err != nil {
+			if err := s.OSS.SetFaults(ossserver.Faults{}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	t.Cleanup(clear)
 
-	r := mustPostHTTP(t, stk, "upload", httpBody, signedHeaders(stk, "upload", signature.VOD, localstack.LocalVODKey))
+	r := mustPostHTTP(t, s, "upload", httpBody, signedHeaders(s, "upload", signature.VOD, localstack.LocalVODKey))
 	if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("HTTP delivery with OSS down: %d %v %s; want 503 with Retry-After", r.Status, r.Header, r.Body)
 	}
@@ -65,36 +66,36 @@ func TestTransientStorageFailure(t *testing.T) {
 		t.Fatalf("answer %+v, want retry StorageUnavailable", b)
 	}
 
-	r = mustInvoke(t, stk, "media", payload)
+	r = mustInvoke(t, s, "media", payload)
 	e := mustFCError(t, r)
 	if !strings.Contains(e.Message, "must be retried") {
 		t.Fatalf("batch failure message %q does not say the messages must be retried", e.Message)
 	}
-	if stk.OSS.Stats().Faults.Error503 == before {
+	if s.OSS.Stats().Faults.Error503 == before {
 		t.Fatal("no 503 was injected")
 	}
 	clear()
 
-	lettersAfter := listKeys(t, stk, stk.Prefix+"deadletter/")
+	lettersAfter := listKeys(t, s, s.Prefix+"deadletter/")
 	if !slices.Equal(lettersBefore, lettersAfter) {
 		t.Fatalf("transient failures were dead-lettered: before %v after %v", lettersBefore, lettersAfter)
 	}
-	noLetter(t, stk, "upload", "http", httpBody)
-	noLetter(t, stk, "media", "eventbridge-mns", batchBody)
-	checkNoState(t, stk, idHTTP)
-	checkNoState(t, stk, idBatch)
+	noLetter(t, s, "upload", "http", httpBody)
+	noLetter(t, s, "media", "eventbridge-mns", batchBody)
+	checkNoState(t, s, idHTTP)
+	checkNoState(t, s, idBatch)
 
 	// The sender's retry succeeds.
-	r = mustPostHTTP(t, stk, "upload", httpBody, signedHeaders(stk, "upload", signature.VOD, localstack.LocalVODKey))
+	r = mustPostHTTP(t, s, "upload", httpBody, signedHeaders(s, "upload", signature.VOD, localstack.LocalVODKey))
 	if b := mustHTTPBody(t, r); r.Status != http.StatusOK || b.Outcome != pipeline.Applied || b.Version != 1 {
 		t.Fatalf("retried HTTP delivery: %d %+v", r.Status, b)
 	}
-	sum := mustSummary(t, mustInvoke(t, stk, "media", payload))
+	sum := mustSummary(t, mustInvoke(t, s, "media", payload))
 	if len(sum.Results) != 1 || sum.Results[0].Outcome != pipeline.Applied || sum.Results[0].Version != 1 {
 		t.Fatalf("redelivered batch: %+v", sum)
 	}
-	checkState(t, stk, idHTTP, fold(t, httpBody))
-	checkState(t, stk, idBatch, fold(t, batchBody))
+	checkState(t, s, idHTTP, fold(t, httpBody))
+	checkState(t, s, idBatch, fold(t, batchBody))
 }
 
 // TestColdStartTransientFailure is TestTransientStorageFailure for a
@@ -155,10 +156,12 @@ func TestColdStartTransientFailure(t *testing.T) {
 // twice: each distinct event makes exactly one version, at most one answer
 // per event says applied, and the final state is the in-process fold.
 //
-// Not parallel: the faults hit every request to the shared OSS server.
+// A stack of its own: the faults hit every request to its OSS server.
 func TestLostResponses(t *testing.T) {
+	t.Parallel()
+	s, _ := startStack(t, mediaFunctions...)
 	for _, fn := range mediaFunctions { // the bucket checks are done before the faults
-		if res, err := bareShape("bare", false).send(stk, fn, [][]byte{vodUpload(newID())}); err != nil || res[0].Outcome != pipeline.Applied {
+		if res, err := bareShape("bare", false).send(s, fn, [][]byte{vodUpload(newID())}); err != nil || res[0].Outcome != pipeline.Applied {
 			t.Fatalf("warm-up of %s: %v %+v", fn, err, res)
 		}
 	}
@@ -192,12 +195,12 @@ func TestLostResponses(t *testing.T) {
 		plans[i] = plan{mediaFunctions[rng.IntN(len(mediaFunctions))], applyingShapes[rng.IntN(len(applyingShapes))]}
 	}
 
-	before := stk.OSS.Stats().Faults.LostResponses
-	if err := stk.OSS.SetFaults(ossserver.Faults{LostResponseRate: 0.5, Ops: []string{"PutObject"}}); err != nil {
+	before := s.OSS.Stats().Faults.LostResponses
+	if err := s.OSS.SetFaults(ossserver.Faults{LostResponseRate: 0.5, Ops: []string{"PutObject"}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := stk.OSS.SetFaults(ossserver.Faults{}); err != nil {
+		if err := s.OSS.SetFaults(ossserver.Faults{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -211,7 +214,7 @@ func TestLostResponses(t *testing.T) {
 	inParallel(len(items), func(i int) {
 		it, p := items[i], plans[i]
 		for attempt, done := 1, false; !done; attempt++ {
-			res, err := p.sh.send(stk, p.fn, [][]byte{it.body})
+			res, err := p.sh.send(s, p.fn, [][]byte{it.body})
 			mu.Lock()
 			tries[it.eid]++
 			switch {
@@ -237,13 +240,13 @@ func TestLostResponses(t *testing.T) {
 			mu.Unlock()
 		}
 	})
-	if err := stk.OSS.SetFaults(ossserver.Faults{}); err != nil {
+	if err := s.OSS.SetFaults(ossserver.Faults{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, err := range errs {
 		t.Error(err)
 	}
-	lost := stk.OSS.Stats().Faults.LostResponses - before
+	lost := s.OSS.Stats().Faults.LostResponses - before
 	if lost == 0 {
 		t.Fatal("no response was lost: the test proved nothing")
 	}
@@ -258,11 +261,11 @@ func TestLostResponses(t *testing.T) {
 		}
 	}
 	for id, bodies := range perMedia {
-		keys := checkState(t, stk, id, fold(t, bodies...))
+		keys := checkState(t, s, id, fold(t, bodies...))
 		if len(keys) != len(bodies) {
 			t.Errorf("%s: %d versions for %d distinct events", id, len(keys), len(bodies))
 		}
-		checkVersionChain(t, id, keys, func(eid string) []byte { return bodyOf[eid] })
+		checkVersionChain(t, s, id, keys, func(eid string) []byte { return bodyOf[eid] })
 	}
 }
 
@@ -272,9 +275,11 @@ func TestLostResponses(t *testing.T) {
 // that the sender retries it instead of counting a timeout; the retry
 // applies once OSS is fast again.
 //
-// Not parallel: the faults hit every request to the shared OSS server.
+// A stack of its own: the faults hit every request to its OSS server.
 func TestSlowStorageAnswersWithinBudget(t *testing.T) {
-	if res, err := bareShape("bare", false).send(stk, "media", [][]byte{vodUpload(newID())}); err != nil || res[0].Outcome != pipeline.Applied {
+	t.Parallel()
+	s, _ := startStack(t, "media", "transcode")
+	if res, err := bareShape("bare", false).send(s, "media", [][]byte{vodUpload(newID())}); err != nil || res[0].Outcome != pipeline.Applied {
 		t.Fatalf("warm-up: %v %+v", err, res)
 	}
 	// Events that are not uploads, for new MediaIds: their first request is
@@ -283,11 +288,11 @@ func TestSlowStorageAnswersWithinBudget(t *testing.T) {
 	idVOD, idIMS := newID(), newID()
 	vodBody := withID(t, readSeed(t, "vod-delete-media-complete.json"), "1234343b689jsi3ka5422dfe1e47****", idVOD)
 	imsBody := withID(t, readSeed(t, "ims-register-media-complete.json"), "71151b80f2d471ecb21b472190a9****", idIMS)
-	if err := stk.OSS.SetFaults(ossserver.Faults{Latency: 8 * time.Second, Ops: []string{"ListObjectsV2", "GetObject"}}); err != nil {
+	if err := s.OSS.SetFaults(ossserver.Faults{Latency: 8 * time.Second, Ops: []string{"ListObjectsV2", "GetObject"}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := stk.OSS.SetFaults(ossserver.Faults{}); err != nil {
+		if err := s.OSS.SetFaults(ossserver.Faults{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -301,29 +306,29 @@ func TestSlowStorageAnswersWithinBudget(t *testing.T) {
 		{imsBody, signature.IMS, localstack.LocalIMSKey, 3 * time.Second},
 	} {
 		start := time.Now()
-		r := mustPostHTTP(t, stk, "media", c.body, signedHeaders(stk, "media", c.scheme, c.key))
+		r := mustPostHTTP(t, s, "media", c.body, signedHeaders(s, "media", c.scheme, c.key))
 		took := time.Since(start)
 		if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" || took >= c.limit {
 			t.Errorf("%s callback with OSS slower than the sender's patience: %d %s after %v; want 503 with Retry-After within %v",
 				c.scheme.Name, r.Status, r.Body, took.Round(time.Millisecond), c.limit)
 		}
 	}
-	if err := stk.OSS.SetFaults(ossserver.Faults{}); err != nil {
+	if err := s.OSS.SetFaults(ossserver.Faults{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		id, fn string
 		body   []byte
 	}{{idVOD, "media", vodBody}, {idIMS, "transcode", imsBody}} {
-		h, err := signedFor(stk, c.fn, c.body)
+		h, err := signedFor(s, c.fn, c.body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := mustPostHTTP(t, stk, c.fn, c.body, h)
+		r := mustPostHTTP(t, s, c.fn, c.body, h)
 		if b := mustHTTPBody(t, r); r.Status != http.StatusOK || b.Outcome != pipeline.Applied {
 			t.Fatalf("retry after the slowdown: %d %+v", r.Status, b)
 		}
-		checkState(t, stk, c.id, fold(t, c.body))
+		checkState(t, s, c.id, fold(t, c.body))
 	}
 }
 

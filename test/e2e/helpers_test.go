@@ -1,13 +1,12 @@
 // Package e2e drives the whole system end to end: the functions built in
 // process exactly as their mains build them (localstack.Options.InProcess),
 // the embedded OSS-protocol server spoken to over HTTP by the real SDK, and
-// the localstack front door. One stack serves the whole package (TestMain);
-// each test uses MediaIds of its own, so tests run in parallel without
-// seeing each other's state. Tests that change the OSS server's behaviour
-// for everyone (fault injection) do not call t.Parallel, so that they run
-// before the parallel tests resume; tests that need an OSS area nobody else
-// writes to (dead-letter replay, a versioned bucket) start a small stack of
-// their own. TestBinaries runs each built binary behind the FC emulator.
+// the localstack front door. One stack serves most tests (TestMain); each
+// test uses MediaIds of its own, so tests run in parallel without seeing
+// each other's state. Tests that inject OSS faults, count what is stored or
+// need an OSS area nobody else writes to start a stack of their own (in
+// process it costs milliseconds). TestBinaries runs each built binary
+// behind the FC emulator.
 package e2e
 
 import (

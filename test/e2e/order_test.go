@@ -17,6 +17,7 @@ import (
 	"mediastate/shared/pipeline"
 	"mediastate/shared/state"
 	tt "mediastate/shared/trigger/triggertest"
+	"mediastate/test/localstack"
 	"mediastate/test/schemacheck"
 )
 
@@ -303,7 +304,7 @@ func TestShuffledDuplicatedConcurrentLifecycle(t *testing.T) {
 		if len(keys) != n {
 			t.Fatalf("%s: %d versions stored for %d distinct events (duplicates must write nothing)", id, len(keys), n)
 		}
-		versions := checkVersionChain(t, id, keys, func(eid string) []byte {
+		versions := checkVersionChain(t, stk, id, keys, func(eid string) []byte {
 			if e := events[eid]; e != nil {
 				return e.body
 			}
@@ -327,7 +328,7 @@ func TestShuffledDuplicatedConcurrentLifecycle(t *testing.T) {
 // valid against the schema, version k lists k events, includes every event
 // of version k-1, and is byte for byte the fold of the events it lists. It
 // returns the versions, oldest first.
-func checkVersionChain(t *testing.T, id string, keys []string, bodyOf func(eventID string) []byte) []*state.Media {
+func checkVersionChain(t *testing.T, s *localstack.Stack, id string, keys []string, bodyOf func(eventID string) []byte) []*state.Media {
 	t.Helper()
 	var prev *state.Media
 	var all []*state.Media
@@ -336,7 +337,7 @@ func checkVersionChain(t *testing.T, id string, keys []string, bodyOf func(event
 		if seq := seqOf(t, keys[i]); seq != k {
 			t.Fatalf("%s: versions are not 1..%d: %v", id, len(keys), keys)
 		}
-		raw := getObject(t, stk, keys[i])
+		raw := getObject(t, s, keys[i])
 		schemacheck.Check(t, state.Schema, raw)
 		m, err := state.Unmarshal(raw)
 		if err != nil {

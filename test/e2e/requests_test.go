@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"mediastate/shared/pipeline"
+	"mediastate/test/fcemu"
 )
 
 // ossOf waits for the delivery line of a one-delivery invocation and
 // returns its OSS requests by operation.
-func ossOf(t *testing.T, r *response) (map[string]int64, map[string]any) {
+func ossOf(t *testing.T, lb *fcemu.LogBuffer, r *response) (map[string]int64, map[string]any) {
 	t.Helper()
-	out := waitLog(t, logs, defaultLogWait, "the delivery line of "+r.RequestID, func(out string) bool {
+	out := waitLog(t, lb, defaultLogWait, "the delivery line of "+r.RequestID, func(out string) bool {
 		return len(deliveryLines(out, r.RequestID)) > 0
 	})
 	lines := deliveryLines(out, r.RequestID)
@@ -36,6 +37,13 @@ func ossOf(t *testing.T, r *response) (map[string]int64, map[string]any) {
 // README against the real functions, from their log lines.
 func TestOSSRequestsPerEvent(t *testing.T) {
 	t.Parallel()
+	// A stack of its own, each function's bucket check done beforehand.
+	s, lb := startStack(t, "media", "transcode", "editing")
+	for _, fn := range []string{"media", "transcode", "editing"} {
+		if res, err := bareShape("bare", false).send(s, fn, [][]byte{vodUpload(newID())}); err != nil || res[0].Outcome != pipeline.Applied {
+			t.Fatalf("warm-up of %s: %v %+v", fn, err, res)
+		}
+	}
 	id, id2 := newID(), newID()
 	seedID := "71151b80f2d471ecb21b472190a9****"
 	upload := vodUpload(id)
@@ -61,12 +69,12 @@ func TestOSSRequestsPerEvent(t *testing.T) {
 	}
 	var bodies [][]byte
 	for _, st := range steps {
-		r := mustInvoke(t, stk, st.fn, st.body)
+		r := mustInvoke(t, s, st.fn, st.body)
 		sum := mustSummary(t, r)
 		if len(sum.Results) != 1 || sum.Results[0].Outcome != st.outcome {
 			t.Fatalf("%s: %+v, want %s", st.name, sum, st.outcome)
 		}
-		got, line := ossOf(t, r)
+		got, line := ossOf(t, lb, r)
 		if !maps.Equal(got, st.want) {
 			t.Errorf("%s (%s): OSS requests %v, README says %v", st.name, st.fn, got, st.want)
 		}
@@ -77,6 +85,6 @@ func TestOSSRequestsPerEvent(t *testing.T) {
 			bodies = append(bodies, st.body)
 		}
 	}
-	checkState(t, stk, id, fold(t, bodies...))
-	checkState(t, stk, id2, fold(t, register2))
+	checkState(t, s, id, fold(t, bodies...))
+	checkState(t, s, id2, fold(t, register2))
 }
