@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -26,108 +24,70 @@ import (
 // Env is a running system under test: functions, the OSS server and a
 // client of it.
 type Env struct {
-	Invoker
 	OSS    *ossserver.Server
 	Client *ossx.Bucket
 	Prefix string
-	Keys   Keys
+	URL    func(fn string) string // the callback URL the functions verify
 	Logs   *LogSink
 	// Stack is set when the functions run as processes.
-	Stack *localstack.Stack
-	close func() error
+	Stack  *localstack.Stack
+	handle func(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error)
+	close  func() error
+}
+
+// Answer is what an invocation returned.
+type Answer struct {
+	Payload []byte
+	// Failed: the function returned an error (or timed out, or crashed).
+	Failed bool
+	Err    string
+	// Instance identifies the process that served it.
+	Instance string
 }
 
 // Close stops everything.
 func (e *Env) Close() error { return e.close() }
 
-// PeakRSS returns, per function, the largest peak RSS of its instances
-// (nil in process).
-func (e *Env) PeakRSS() map[string]int64 {
-	if e.Stack == nil {
-		return nil
-	}
-	out := map[string]int64{}
-	for name, f := range e.Stack.Functions {
-		for _, v := range f.PeakRSS() {
-			out[name] = max(out[name], v)
-		}
-	}
-	return out
-}
-
-// PeakRunning returns, per function, the most invocations one instance ran
-// at once (nil in process).
-func (e *Env) PeakRunning() map[string]int {
-	if e.Stack == nil {
-		return nil
-	}
-	out := map[string]int{}
-	for name, f := range e.Stack.Functions {
-		for _, in := range f.Stats().Instances {
-			out[name] = max(out[name], in.PeakRunning)
-		}
-	}
-	return out
-}
-
-// EnvOptions configure an Env.
-type EnvOptions struct {
-	Root      string
-	Functions []string
-	Instances int
-	Timeout   time.Duration
-	InProcess bool
-	ExtraEnv  []string
+// Invoke runs one invocation of fn.
+func (e *Env) Invoke(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error) {
+	return e.handle(ctx, fn, payload, requestID)
 }
 
 // StartEnv starts the functions as their built binaries behind the FC
 // runtime-API emulator (the local stack), or in process with fcapp.New.
-func StartEnv(ctx context.Context, o EnvOptions) (*Env, error) {
-	if o.InProcess {
-		return startInProcess(o)
+func StartEnv(ctx context.Context, root string, fns []string, instances int, inProcess bool, extraEnv []string) (*Env, error) {
+	if inProcess {
+		return startInProcess(fns, instances, extraEnv)
 	}
 	sink := NewLogSink()
-	st, err := localstack.Start(ctx, localstack.Options{
-		Root: o.Root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: o.Functions,
-		Instances: o.Instances, Timeout: o.Timeout, Log: sink, Env: o.ExtraEnv,
-	})
+	st, err := localstack.Start(ctx, localstack.Options{Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0",
+		Functions: fns, Instances: instances, Timeout: functionTimeout, Log: sink, Env: extraEnv})
 	if err != nil {
 		return nil, err
 	}
-	return &Env{
-		Invoker: &stackInvoker{st: st}, OSS: st.OSS, Client: st.Client, Prefix: st.Prefix, Logs: sink, Stack: st,
-		Keys:  Keys{URL: func(fn string) string { return st.URL + "/" + fn }, VOD: localstack.LocalVODKey, IMS: localstack.LocalIMSKey},
-		close: st.Close,
-	}, nil
+	env := &Env{OSS: st.OSS, Client: st.Client, Prefix: st.Prefix, Logs: sink, Stack: st, close: st.Close,
+		URL: func(fn string) string { return st.URL + "/" + fn }}
+	env.handle = func(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error) {
+		f, ok := st.Functions[fn]
+		if !ok {
+			return Answer{}, fmt.Errorf("no function %s", fn)
+		}
+		res, err := f.Invoke(ctx, payload, fcemu.WithRequestID(requestID))
+		if err != nil {
+			return Answer{}, err
+		}
+		a := Answer{Payload: res.Payload, Instance: fmt.Sprintf("%s#%d/%d", fn, res.Instance, res.PID)}
+		if res.Error != nil {
+			a.Failed, a.Err = true, res.Error.Error()
+		}
+		return a, nil
+	}
+	return env, nil
 }
 
-type stackInvoker struct{ st *localstack.Stack }
-
-func (s *stackInvoker) Invoke(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error) {
-	f, ok := s.st.Functions[fn]
-	if !ok {
-		return Answer{}, fmt.Errorf("no function %s", fn)
-	}
-	res, err := f.Invoke(ctx, payload, fcemu.WithRequestID(requestID))
-	if err != nil {
-		return Answer{}, err
-	}
-	a := Answer{Payload: res.Payload, Instance: fmt.Sprintf("%s#%d/%d", fn, res.Instance, res.PID)}
-	if res.Error != nil {
-		a.Failed, a.Err = true, res.Error.Error()
-	}
-	return a, nil
-}
-
-// inProcess runs each function as fcapp Apps in this process, the
+// startInProcess runs each function as fcapp Apps in this process, the
 // pipeline the binaries run minus fc.Start.
-type inProcess struct {
-	apps    map[string][]*fcapp.App
-	next    atomic.Uint64
-	timeout time.Duration
-}
-
-func startInProcess(o EnvOptions) (*Env, error) {
+func startInProcess(fns []string, instances int, extraEnv []string) (*Env, error) {
 	srv, err := ossserver.Start(ossserver.Options{
 		Credentials: []ossserver.Credential{{AccessKeyID: localstack.LocalAccessKeyID, AccessKeySecret: localstack.LocalAccessKeySecret}},
 		Buckets:     []string{localstack.LocalBucket},
@@ -142,73 +102,94 @@ func startInProcess(o EnvOptions) (*Env, error) {
 		return nil, err
 	}
 	sink := NewLogSink()
-	base := "http://harness.invalid"
-	ip := &inProcess{apps: map[string][]*fcapp.App{}, timeout: o.Timeout}
-	for _, fn := range o.Functions {
-		fam, ok := familyOfFunction[fn]
-		if !ok {
-			srv.Close()
-			return nil, fmt.Errorf("in process: %s is not a media function", fn)
-		}
+	url := func(fn string) string { return "http://harness.invalid/" + fn }
+	apps := map[string][]*fcapp.App{}
+	for _, fn := range fns {
 		vars := map[string]string{
 			"OSS_ENDPOINT": srv.URL(), "OSS_BUCKET": localstack.LocalBucket, "STATE_PREFIX": "mediastate/",
-			"OSS_ACCESS_KEY_ID": key.AccessKeyID, "OSS_ACCESS_KEY_SECRET": key.AccessKeySecret,
-			"CALLBACK_ALLOW_HTTP": "true", "VOD_CALLBACK_URL": base + "/" + fn, "VOD_CALLBACK_KEYS": localstack.LocalVODKey,
-			"IMS_CALLBACK_URL": base + "/" + fn, "IMS_CALLBACK_KEYS": localstack.LocalIMSKey,
-			"LIVE_CALLBACK_URL": base + "/" + fn, "LIVE_CALLBACK_KEYS": localstack.LocalLiveKey,
+			"OSS_ACCESS_KEY_ID": key.AccessKeyID, "OSS_ACCESS_KEY_SECRET": key.AccessKeySecret, "CALLBACK_ALLOW_HTTP": "true",
+			"VOD_CALLBACK_URL": url(fn), "VOD_CALLBACK_KEYS": localstack.LocalVODKey,
+			"IMS_CALLBACK_URL": url(fn), "IMS_CALLBACK_KEYS": localstack.LocalIMSKey,
+			"LIVE_CALLBACK_URL": url(fn), "LIVE_CALLBACK_KEYS": localstack.LocalLiveKey,
 		}
-		for _, kv := range o.ExtraEnv {
+		for _, kv := range extraEnv {
 			if k, v, ok := strings.Cut(kv, "="); ok {
 				vars[k] = v
 			}
 		}
-		getenv := func(k string) string { return vars[k] }
-		for i := 0; i < max(1, o.Instances); i++ {
-			app, err := fcapp.New(fcapp.MediaSpec(fn, fam), getenv, slog.New(slog.NewJSONHandler(sink, nil)))
-			if err != nil {
+		spec, ok := fcapp.SpecFor(fn)
+		for i := 0; i < max(1, instances); i++ {
+			app, err := fcapp.New(spec, func(k string) string { return vars[k] }, slog.New(slog.NewJSONHandler(sink, nil)))
+			if !ok || err != nil {
 				srv.Close()
-				return nil, fmt.Errorf("in process %s: %w", fn, err)
+				return nil, fmt.Errorf("in process %s: %v", fn, err)
 			}
-			ip.apps[fn] = append(ip.apps[fn], app)
+			apps[fn] = append(apps[fn], app)
 		}
 	}
-	return &Env{
-		Invoker: ip, OSS: srv, Client: client, Prefix: "mediastate/", Logs: sink,
-		Keys:  Keys{URL: func(fn string) string { return base + "/" + fn }, VOD: localstack.LocalVODKey, IMS: localstack.LocalIMSKey},
-		close: srv.Close,
-	}, nil
+	var next atomic.Uint64
+	handle := func(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error) {
+		if len(apps[fn]) == 0 {
+			return Answer{}, fmt.Errorf("no function %s", fn)
+		}
+		k := int(next.Add(1) % uint64(len(apps[fn])))
+		ctx, cancel := context.WithTimeout(ctx, functionTimeout)
+		defer cancel()
+		ctx = fccontext.NewContext(ctx, &fccontext.FcContext{RequestID: requestID, Credentials: fccontext.Credentials{
+			AccessKeyId: key.AccessKeyID, AccessKeySecret: key.AccessKeySecret}})
+		out, err := apps[fn][k].Handle(ctx, payload)
+		a := Answer{Instance: fmt.Sprintf("%s#%d", fn, k)}
+		if err != nil {
+			a.Failed, a.Err = true, err.Error()
+			return a, nil
+		}
+		a.Payload, err = json.Marshal(out)
+		return a, err
+	}
+	return &Env{OSS: srv, Client: client, Prefix: "mediastate/", URL: url, Logs: sink, handle: handle, close: srv.Close}, nil
 }
 
-func (p *inProcess) Invoke(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error) {
-	apps := p.apps[fn]
-	if len(apps) == 0 {
-		return Answer{}, fmt.Errorf("no function %s", fn)
+// PeakRSS returns, per function, the largest peak RSS (VmHWM) of its
+// instances and the most invocations one of them ran at once (nil in
+// process).
+func (e *Env) PeakRSS() (map[string]int64, map[string]int) {
+	if e.Stack == nil {
+		return nil, nil
 	}
-	k := int(p.next.Add(1) % uint64(len(apps)))
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	ctx = fccontext.NewContext(ctx, &fccontext.FcContext{RequestID: requestID, Credentials: fccontext.Credentials{
-		AccessKeyId: localstack.LocalAccessKeyID, AccessKeySecret: localstack.LocalAccessKeySecret}})
-	out, err := apps[k].Handle(ctx, payload)
-	a := Answer{Instance: fmt.Sprintf("%s#%d", fn, k)}
-	if err != nil {
-		a.Failed, a.Err = true, err.Error()
-		a.Payload, _ = json.Marshal(map[string]string{"errorMessage": err.Error()})
-		return a, nil
+	rss, running := map[string]int64{}, map[string]int{}
+	for name, f := range e.Stack.Functions {
+		rss[name] = slices.Max(append(f.PeakRSS(), 0))
+		for _, in := range f.Stats().Instances {
+			running[name] = max(running[name], in.PeakRunning)
+		}
 	}
-	a.Payload, err = json.Marshal(out)
-	return a, err
+	return rss, running
 }
 
-// LogSink collects the functions' JSON log lines. The stack gives every
-// function the same writer, and a function's output reaches it in chunks
-// read from a pipe, which may split a line: a chunk that does not start a
-// line is joined to the pending partial line it completes (the one that
-// makes valid JSON).
+// LogLine is the part of a function's per-delivery log line the harness
+// uses.
+type LogLine struct {
+	Msg       string           `json:"msg"`
+	RequestID string           `json:"requestId"`
+	Index     int              `json:"index"`
+	Outcome   string           `json:"outcome"`
+	OSS       map[string]int64 `json:"oss"`
+	Requests  int64            `json:"ossRequests"`
+	Conflicts int              `json:"conflicts"`
+	Retries   int              `json:"retries"`
+	EventID   string           `json:"eventId"`
+	Version   uint64           `json:"version"`
+}
+
+// LogSink collects the functions' delivery log lines. The stack gives
+// every function the same writer, and a function's output reaches it in
+// chunks read from a pipe, which may end inside a line: a chunk that does
+// not start a line is joined to the pending partial line it completes
+// (the one that makes valid JSON).
 type LogSink struct {
 	mu       sync.Mutex
 	pending  [][]byte
-	lines    [][]byte
+	lines    []LogLine
 	unparsed int
 	changed  chan struct{}
 }
@@ -221,64 +202,35 @@ func (s *LogSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	data := p
-	if len(data) > 0 && !startsLine(data) && len(s.pending) > 0 {
-		nl := indexByte(data, '\n')
-		head := data
-		if nl >= 0 {
-			head = data[:nl]
+	// slog's lines start with {"time": and the SDK's own with "FC "; a
+	// chunk that starts with anything else continues a line.
+	if len(data) > 0 && len(s.pending) > 0 && !bytes.HasPrefix(data, []byte(`{"time":`)) && !bytes.HasPrefix(data, []byte("FC ")) {
+		head, rest, ended := bytes.Cut(data, []byte("\n"))
+		i := slices.IndexFunc(s.pending, func(pend []byte) bool { return !ended || json.Valid(append(slices.Clip(pend), head...)) })
+		switch {
+		case i < 0:
+			s.unparsed++
+		case !ended:
+			s.pending[i] = append(s.pending[i], head...)
+		default:
+			s.line(append(s.pending[i], head...))
+			s.pending = slices.Delete(s.pending, i, i+1)
 		}
-		joined := -1
-		for i, pend := range s.pending {
-			cand := append(append([]byte(nil), pend...), head...)
-			if nl < 0 || json.Valid(cand) {
-				joined = i
-				if nl < 0 {
-					s.pending[i] = cand
-				} else {
-					s.line(cand)
-					s.pending = slices.Delete(s.pending, i, i+1)
-				}
-				break
-			}
-		}
-		if nl < 0 {
-			if joined < 0 {
-				s.unparsed++
-			}
+		if !ended {
 			return len(p), nil
 		}
-		if joined < 0 {
-			s.unparsed++
-		}
-		data = data[nl+1:]
+		data = rest
 	}
 	for len(data) > 0 {
-		nl := indexByte(data, '\n')
-		if nl < 0 {
-			s.pending = append(s.pending, append([]byte(nil), data...))
+		line, rest, ended := bytes.Cut(data, []byte("\n"))
+		if !ended {
+			s.pending = append(s.pending, bytes.Clone(line))
 			break
 		}
-		s.line(data[:nl])
-		data = data[nl+1:]
+		s.line(line)
+		data = rest
 	}
 	return len(p), nil
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
-
-// startsLine reports whether a chunk starts a line: slog's JSON lines
-// start with {"time": and the SDK's own lines with "FC " (FC Invoke Start
-// RequestId: ...). A chunk that starts with anything else (even '{', as the
-// "oss" object does) continues a line.
-func startsLine(b []byte) bool {
-	return bytes.HasPrefix(b, []byte(`{"time":`)) || bytes.HasPrefix(b, []byte("FC "))
 }
 
 // line keeps a complete line if it is a delivery log line.
@@ -286,22 +238,16 @@ func (s *LogSink) line(l []byte) {
 	if len(l) == 0 || l[0] != '{' {
 		return // the SDK's own lines
 	}
-	if !json.Valid(l) {
+	var ll LogLine
+	if err := json.Unmarshal(l, &ll); err != nil {
 		s.unparsed++
 		return
 	}
-	if strings.Contains(string(l), `"msg":"delivery"`) {
-		s.lines = append(s.lines, append([]byte(nil), l...))
+	if ll.Msg == "delivery" {
+		s.lines = append(s.lines, ll)
 		close(s.changed)
 		s.changed = make(chan struct{})
 	}
-}
-
-// Count returns the number of delivery lines so far.
-func (s *LogSink) Count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.lines)
 }
 
 // WaitFor blocks until at least n delivery lines arrived or ctx ends.
@@ -321,44 +267,37 @@ func (s *LogSink) WaitFor(ctx context.Context, n int) error {
 	}
 }
 
-// LogLine is the part of a delivery log line the harness uses.
-type LogLine struct {
-	RequestID string           `json:"requestId"`
-	Function  string           `json:"function"`
-	Trigger   string           `json:"trigger"`
-	Index     int              `json:"index"`
-	Outcome   string           `json:"outcome"`
-	Status    int              `json:"status"`
-	OSS       map[string]int64 `json:"oss"`
-	Requests  int64            `json:"ossRequests"`
-	Conflicts int              `json:"conflicts"`
-	Retries   int              `json:"retries"`
-	Duration  float64          `json:"durationMs"`
-	EventType string           `json:"eventType"`
-	ID        string           `json:"id"`
-	EventID   string           `json:"eventId"`
-	Version   uint64           `json:"version"`
-	Code      string           `json:"code"`
-}
-
-// Take returns the delivery lines so far, parsed, and forgets them, with
-// the number of output lines that could not be read.
-func (s *LogSink) Take() ([]LogLine, int, error) {
+// Take returns the delivery lines so far and the number of output lines
+// that could not be read, and forgets them.
+func (s *LogSink) Take() ([]LogLine, int) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	lines, unparsed := s.lines, s.unparsed
 	s.lines, s.unparsed = nil, 0
-	s.mu.Unlock()
-	out := make([]LogLine, 0, len(lines))
-	var errs []error
-	for _, l := range lines {
-		var ll LogLine
-		if err := json.Unmarshal(l, &ll); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, ll)
-	}
-	return out, unparsed, errors.Join(errs...)
+	return lines, unparsed
 }
 
-var _ io.Writer = (*LogSink)(nil)
+// forEach runs f(0..n-1) on workers goroutines and waits for them.
+func forEach(workers, n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(max(1, workers), n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// percentile returns the q-quantile (nearest rank) of ds.
+func percentile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(ds))
+	return s[max(0, min(len(s)-1, int(q*float64(len(s))+0.999999)-1))]
+}
