@@ -103,9 +103,9 @@ func BenchmarkPipelineInProcess(b *testing.B) {
 	b.ResetTimer()
 	events := 0
 	for i := 0; events < b.N && i < len(payloads); i++ {
-		ans, err := env.Invoke(context.Background(), "media", payloads[i], "bench")
-		if err != nil || ans.Failed {
-			b.Fatalf("invoke: %v %s", err, ans.Err)
+		res, err := env.Invoke(context.Background(), "media", payloads[i], "bench")
+		if err != nil || res.Error != nil {
+			b.Fatalf("invoke: %v %v", err, res)
 		}
 		events += len(deliveries[i].Items)
 	}
@@ -113,5 +113,5 @@ func BenchmarkPipelineInProcess(b *testing.B) {
 	if events < b.N {
 		b.Logf("only %d of %d events in the plan", events, b.N)
 	}
-	env.Logs.Take()
+	env.Logs.Lines(context.Background(), 0)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -30,27 +31,10 @@ type Env struct {
 	URL    func(fn string) string // the callback URL the functions verify
 	Logs   *LogSink
 	// Stack is set when the functions run as processes.
-	Stack  *localstack.Stack
-	handle func(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error)
-	close  func() error
-}
-
-// Answer is what an invocation returned.
-type Answer struct {
-	Payload []byte
-	// Failed: the function returned an error (or timed out, or crashed).
-	Failed bool
-	Err    string
-	// Instance identifies the process that served it.
-	Instance string
-}
-
-// Close stops everything.
-func (e *Env) Close() error { return e.close() }
-
-// Invoke runs one invocation of fn.
-func (e *Env) Invoke(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error) {
-	return e.handle(ctx, fn, payload, requestID)
+	Stack *localstack.Stack
+	// Invoke runs one invocation of fn, as FC's InvokeFunction does.
+	Invoke func(ctx context.Context, fn string, payload []byte, requestID string) (*fcemu.Result, error)
+	Close  func() error
 }
 
 // StartEnv starts the functions as their built binaries behind the FC
@@ -65,24 +49,14 @@ func StartEnv(ctx context.Context, root string, fns []string, instances int, inP
 	if err != nil {
 		return nil, err
 	}
-	env := &Env{OSS: st.OSS, Client: st.Client, Prefix: st.Prefix, Logs: sink, Stack: st, close: st.Close,
-		URL: func(fn string) string { return st.URL + "/" + fn }}
-	env.handle = func(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error) {
-		f, ok := st.Functions[fn]
-		if !ok {
-			return Answer{}, fmt.Errorf("no function %s", fn)
+	invoke := func(ctx context.Context, fn string, payload []byte, requestID string) (*fcemu.Result, error) {
+		if f, ok := st.Functions[fn]; ok {
+			return f.Invoke(ctx, payload, fcemu.WithRequestID(requestID))
 		}
-		res, err := f.Invoke(ctx, payload, fcemu.WithRequestID(requestID))
-		if err != nil {
-			return Answer{}, err
-		}
-		a := Answer{Payload: res.Payload, Instance: fmt.Sprintf("%s#%d/%d", fn, res.Instance, res.PID)}
-		if res.Error != nil {
-			a.Failed, a.Err = true, res.Error.Error()
-		}
-		return a, nil
+		return nil, fmt.Errorf("no function %s", fn)
 	}
-	return env, nil
+	return &Env{OSS: st.OSS, Client: st.Client, Prefix: st.Prefix, Logs: sink, Stack: st, Invoke: invoke, Close: st.Close,
+		URL: func(fn string) string { return st.URL + "/" + fn }}, nil
 }
 
 // startInProcess runs each function as fcapp Apps in this process, the
@@ -128,9 +102,9 @@ func startInProcess(fns []string, instances int, extraEnv []string) (*Env, error
 		}
 	}
 	var next atomic.Uint64
-	handle := func(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error) {
+	invoke := func(ctx context.Context, fn string, payload []byte, requestID string) (*fcemu.Result, error) {
 		if len(apps[fn]) == 0 {
-			return Answer{}, fmt.Errorf("no function %s", fn)
+			return nil, fmt.Errorf("no function %s", fn)
 		}
 		k := int(next.Add(1) % uint64(len(apps[fn])))
 		ctx, cancel := context.WithTimeout(ctx, functionTimeout)
@@ -138,15 +112,15 @@ func startInProcess(fns []string, instances int, extraEnv []string) (*Env, error
 		ctx = fccontext.NewContext(ctx, &fccontext.FcContext{RequestID: requestID, Credentials: fccontext.Credentials{
 			AccessKeyId: key.AccessKeyID, AccessKeySecret: key.AccessKeySecret}})
 		out, err := apps[fn][k].Handle(ctx, payload)
-		a := Answer{Instance: fmt.Sprintf("%s#%d", fn, k)}
+		res := &fcemu.Result{RequestID: requestID, Instance: k}
 		if err != nil {
-			a.Failed, a.Err = true, err.Error()
-			return a, nil
+			res.Error = &fcemu.InvokeError{Message: err.Error()}
+			return res, nil
 		}
-		a.Payload, err = json.Marshal(out)
-		return a, err
+		res.Payload, err = json.Marshal(out)
+		return res, err
 	}
-	return &Env{OSS: srv, Client: client, Prefix: "mediastate/", URL: url, Logs: sink, handle: handle, close: srv.Close}, nil
+	return &Env{OSS: srv, Client: client, Prefix: "mediastate/", URL: url, Logs: sink, Invoke: invoke, Close: srv.Close}, nil
 }
 
 // PeakRSS returns, per function, the largest peak RSS (VmHWM) of its
@@ -174,7 +148,6 @@ type LogLine struct {
 	Index     int              `json:"index"`
 	Outcome   string           `json:"outcome"`
 	OSS       map[string]int64 `json:"oss"`
-	Requests  int64            `json:"ossRequests"`
 	Conflicts int              `json:"conflicts"`
 	Retries   int              `json:"retries"`
 	EventID   string           `json:"eventId"`
@@ -250,31 +223,39 @@ func (s *LogSink) line(l []byte) {
 	}
 }
 
-// WaitFor blocks until at least n delivery lines arrived or ctx ends.
-func (s *LogSink) WaitFor(ctx context.Context, n int) error {
+// Lines waits until at least want delivery lines came (or ctx ends: an
+// error, as is an unreadable line), and returns them by
+// "requestId/index", leaving out the warm-up's, and forgets them.
+func (s *LogSink) Lines(ctx context.Context, want int) (map[string]*LogLine, error) {
+	var err error
 	for {
 		s.mu.Lock()
 		have, ch := len(s.lines), s.changed
 		s.mu.Unlock()
-		if have >= n {
-			return nil
+		if have >= want {
+			break
 		}
 		select {
 		case <-ch:
+			continue
 		case <-ctx.Done():
-			return fmt.Errorf("%d of %d delivery log lines: %w", have, n, ctx.Err())
+			err = fmt.Errorf("%d of %d delivery log lines: %w", have, want, ctx.Err())
 		}
+		break
 	}
-}
-
-// Take returns the delivery lines so far and the number of output lines
-// that could not be read, and forgets them.
-func (s *LogSink) Take() ([]LogLine, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	lines, unparsed := s.lines, s.unparsed
+	if s.unparsed > 0 {
+		err = errors.Join(err, fmt.Errorf("%d log lines could not be read", s.unparsed))
+	}
+	out := map[string]*LogLine{}
+	for i, l := range s.lines {
+		if !strings.HasPrefix(l.RequestID, warmupPrefix) {
+			out[fmt.Sprintf("%s/%d", l.RequestID, l.Index)] = &s.lines[i]
+		}
+	}
 	s.lines, s.unparsed = nil, 0
-	return lines, unparsed
+	return out, err
 }
 
 // forEach runs f(0..n-1) on workers goroutines and waits for them.

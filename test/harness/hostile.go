@@ -15,6 +15,7 @@ import (
 	"mediastate/shared/signature"
 	"mediastate/shared/trigger"
 	tt "mediastate/shared/trigger/triggertest"
+	"mediastate/test/fcemu"
 	"mediastate/test/localstack"
 	"mediastate/test/ossserver"
 )
@@ -80,12 +81,18 @@ func hostileBody(kind string, n int) []byte {
 	return nil
 }
 
-// refused4xx reports whether an invocation was answered with a 4xx (with
-// outcome refused when refused is set).
-func refused4xx(ans Answer, err error, refused bool) bool {
+// not4xx returns "" when an invocation was answered with a 4xx (with
+// outcome refused when refused is set), and what it got otherwise.
+func not4xx(res *fcemu.Result, err error, refused bool) string {
 	var hr trigger.HTTPResponse
-	return err == nil && !ans.Failed && json.Unmarshal(ans.Payload, &hr) == nil && hr.StatusCode >= 400 && hr.StatusCode < 500 &&
-		(!refused || strings.Contains(hr.Body, `"outcome":"refused"`))
+	switch {
+	case err != nil:
+		return err.Error()
+	case res.Error == nil && json.Unmarshal(res.Payload, &hr) == nil && hr.StatusCode >= 400 && hr.StatusCode < 500 &&
+		(!refused || strings.Contains(hr.Body, `"outcome":"refused"`)):
+		return ""
+	}
+	return fmt.Sprintf("%.200s", res.Payload)
 }
 
 // sendHostile sends hostile request n of kind and checks that it was
@@ -93,9 +100,9 @@ func refused4xx(ans Answer, err error, refused bool) bool {
 func sendHostile(ctx context.Context, env *Env, rep *HostileReport, kind string, n int) {
 	fn := map[bool]string{true: "liverecord", false: "media"}[kind == "live-poison"]
 	reqID := fmt.Sprintf("hostile-%s-%d", kind, n)
-	ans, err := env.Invoke(ctx, fn, httpEvent(env, fn, hostileBody(kind, n), nil, reqID, "198.51.100.66:40000"), reqID)
-	if ctx.Err() == nil && !refused4xx(ans, err, true) {
-		rep.problem("%s #%d answered %v %.200s %s", kind, n, err, ans.Payload, ans.Err)
+	res, err := env.Invoke(ctx, fn, httpEvent(env, fn, hostileBody(kind, n), nil, reqID, "198.51.100.66:40000"), reqID)
+	if p := not4xx(res, err, true); p != "" && ctx.Err() == nil {
+		rep.problem("%s #%d answered %s", kind, n, p)
 	}
 }
 
@@ -181,9 +188,9 @@ func hostileAfter(ctx context.Context, env *Env, rep *HostileReport) error {
 				_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
 			}
 			forEach(n, n, func(i int) {
-				ans, err := env.Invoke(ctx, "media", payloads[i], fmt.Sprintf("mem-%s-%d-%d", what, round, i))
-				if !refused4xx(ans, err, false) {
-					rep.problem("%s #%d answered %v %.200s %s", what, i, err, ans.Payload, ans.Err)
+				res, err := env.Invoke(ctx, "media", payloads[i], fmt.Sprintf("mem-%s-%d-%d", what, round, i))
+				if p := not4xx(res, err, false); p != "" {
+					rep.problem("%s #%d answered %s", what, i, p)
 				}
 			})
 			worst = max(worst, slices.Max(append(media.PeakRSS(), 0)))

@@ -69,7 +69,7 @@ func (r *Report) Goals() []Goal {
 	if lc := r.result("lifecycle"); lc != nil {
 		m := fmt.Sprintf("%.2f overall (%s)", lc.OSSPerEvent(), perOp(lc.OSS, lc.Events))
 		if w, s := lc.Classes[ClassWarm], lc.Classes[ClassStale]; w != nil && s != nil {
-			m += fmt.Sprintf("; updates on an instance that knew the media: %.2f (%d of %d)", float64(w.Req+s.Req)/float64(w.N+s.N), w.N+s.N, lc.Events)
+			m += fmt.Sprintf("; updates on an instance that knew the media: %.2f (%d of %d)", float64(total(w.Ops)+total(s.Ops))/float64(w.N+s.N), w.N+s.N, lc.Events)
 		}
 		if in != nil {
 			m += fmt.Sprintf("; all of a media's events to one instance (instance scenario): %.2f", in.OSSPerEvent())
@@ -156,7 +156,7 @@ func (r *Report) Markdown(w io.Writer) {
 			check = "**FAILED**"
 		}
 		p("| %s | %d | %d | %d | %d | %.0f | %.2f | %.2f | %s | %s | %s | %.3f | %d | %d | %s | %s |\n",
-			s.Name, s.Media, s.Events, s.Messages+s.Bad, s.Invocations, s.EventsPerS, s.Ratio, s.OSSPerEvent(), perOp(s.OSS, s.Events),
+			s.Name, s.Media, s.Events, s.Messages, s.Invocations, s.EventsPerS, s.Ratio, s.OSSPerEvent(), perOp(s.OSS, s.Events),
 			ms(s.LatP50), ms(s.LatP99), float64(s.Conflicts)/float64(max(1, s.Events)), s.StoreRetries, s.Redelivered, rss, check)
 	}
 	p("\n")
@@ -180,7 +180,7 @@ func (r *Report) Markdown(w io.Writer) {
 	for _, s := range r.Scenarios {
 		for _, c := range classOrder {
 			if a := s.Classes[c]; a != nil {
-				p("| %s | %s | %d | %.2f | %s |\n", s.Name, c, a.N, float64(a.Req)/float64(a.N), perOp(a.Ops, a.N))
+				p("| %s | %s | %d | %.2f | %s |\n", s.Name, c, a.N, float64(total(a.Ops))/float64(a.N), perOp(a.Ops, a.N))
 			}
 		}
 	}

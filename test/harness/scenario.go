@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"mediastate/shared/ossx"
+	"mediastate/test/fcemu"
 	"mediastate/test/ossserver"
 )
 
@@ -20,14 +19,13 @@ const (
 
 // Config is the harness configuration (flags).
 type Config struct {
-	Root      string
-	Senders   int
-	Latency   time.Duration
-	Instances int
-	Seed      uint64
-	Run       uint32 // tags this run's MediaIds
-	InProcess bool
-	ExtraEnv  []string
+	Root               string
+	Senders, Instances int
+	Latency            time.Duration
+	Seed               uint64
+	Run                uint32 // tags this run's MediaIds
+	InProcess          bool
+	ExtraEnv           []string
 }
 
 // Scenario describes one scenario.
@@ -38,20 +36,17 @@ type Scenario struct {
 	// Functions receive the workload (default mediaFunctions); Quiet are
 	// started besides them without warm-up.
 	Functions, Quiet []string
-	// Hostile mixes anonymous hostile requests into the sends, then
-	// measures them alone (see HostileReport).
-	Hostile bool
-	Env     []string // added to the functions' environment
+	Hostile          bool     // mix hostile requests in, then measure them alone
+	Env              []string // added to the functions' environment
 }
 
-// ClassAgg aggregates the messages of one class: OSS requests they made.
+// ClassAgg counts the messages of one class and the OSS requests they made.
 type ClassAgg struct {
 	N   int
-	Req int64
 	Ops map[string]int64
 }
 
-// Per-message classes, from the harness's view of which instance had
+// The classes of messages, from the harness's view of which instance had
 // already handled the media and the function's log line.
 const (
 	ClassCreate    = "first write (v1)"
@@ -69,32 +64,33 @@ var classOrder = []string{ClassCreate, ClassCold, ClassColdRace, ClassWarm, Clas
 // Result is what one scenario measured.
 type Result struct {
 	Name, Title                   string
-	Media, Events, Messages, Bad  int // Events: distinct; Messages: event messages sent
+	Media, Events, Messages       int // Events: distinct; Messages: sent, duplicates and bad inputs included
 	Deliveries, Invocations, HTTP int
 	Wall                          time.Duration
 	EventsPerS, Ratio             float64 // Ratio: to the baseline's events/s
 	OSS, OSSErrors                map[string]int64
 	Faults                        ossserver.FaultCounts
 	LatP50, LatP99                time.Duration
-	Conflicts, StoreRetries       int64 // from the log lines
-	Redelivered, Applied, Missing int   // Missing: log lines that never came
+	Conflicts, StoreRetries       int // from the log lines
+	Redelivered, Applied          int
 	Classes                       map[string]*ClassAgg
 	DupPuts                       int64 // PutObjects made while handling duplicates
 	PeakRSS                       map[string]int64
 	PeakRunning                   map[string]int
-	ColdStarts                    []time.Duration // first poll + first (warm-up) invocation per function
+	ColdStarts                    []time.Duration
 	Check                         *CheckReport
 	Hostile                       *HostileReport
 	Problems                      []string // answer-level violations
 }
 
 // OSSPerEvent returns all OSS requests of the scenario per distinct event.
-func (r *Result) OSSPerEvent() float64 {
-	var t int64
-	for _, v := range r.OSS {
+func (r *Result) OSSPerEvent() float64 { return float64(total(r.OSS)) / float64(max(1, r.Events)) }
+
+func total(m map[string]int64) (t int64) {
+	for _, v := range m {
 		t += v
 	}
-	return float64(t) / float64(max(1, r.Events))
+	return t
 }
 
 // Failed reports whether a check failed.
@@ -126,15 +122,15 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 		return nil, err
 	}
 	env.OSS.ResetStats()
-	env.Logs.Take()
+	env.Logs.Lines(ctx, 0)
 
 	var stopHostile func() *HostileReport
 	if sc.Hostile {
 		stopHostile = startHostile(ctx, env, 4)
 	}
 	recs, wall := Send(ctx, env, plan, cfg.Senders, attempts, sc.Plan.Tag)
-	res := &Result{Name: sc.Name, Title: sc.Title, Media: len(plan.Media), Events: plan.Distinct, Messages: plan.Items,
-		Bad: len(plan.Bad), Deliveries: len(plan.Deliveries), Wall: wall, EventsPerS: float64(plan.Distinct) / wall.Seconds(),
+	res := &Result{Name: sc.Name, Title: sc.Title, Media: len(plan.Media), Events: plan.Distinct, Messages: plan.Items + len(plan.Bad),
+		Deliveries: len(plan.Deliveries), Wall: wall, EventsPerS: float64(plan.Distinct) / wall.Seconds(),
 		Classes: map[string]*ClassAgg{}, ColdStarts: cold}
 	if stopHostile != nil {
 		res.Hostile = stopHostile()
@@ -148,22 +144,11 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 
 	// Every answered attempt logged one line per message; wait for them
 	// to come through the pipes.
-	want := 0
-	for _, r := range recs {
-		for _, a := range r.Attempts {
-			if a.Instance != "" {
-				want += len(a.Delivery.Items)
-			}
-		}
-	}
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	if err := env.Logs.WaitFor(wctx, want); err != nil {
-		res.Problems = append(res.Problems, "logs: "+err.Error())
-	}
-	cancel()
-	lines, unparsed := env.Logs.Take()
-	if unparsed > 0 {
-		res.Problems = append(res.Problems, fmt.Sprintf("%d log lines could not be read", unparsed))
+	defer cancel()
+	lines, err := env.Logs.Lines(wctx, answered(recs))
+	if err != nil {
+		res.Problems = append(res.Problems, err.Error())
 	}
 	analyze(res, recs, lines)
 
@@ -179,51 +164,32 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 	return res, nil
 }
 
-// warmUp sends events of media assets of its own (tagged "wu") to every
-// function until each instance has answered one, so that the measured
-// run starts with warm instances (process started, bucket checked,
-// connections open). It returns, per function, the time from its first
-// process's start to its first poll plus the first invocation: a cold
-// start.
+// warmUp sends an event of a media of its own (tagged "wu") to every
+// instance of every function, so that the measured run starts with warm
+// instances (process started, bucket checked, connections open). It
+// returns, per function, the time from its first process's start to its
+// first poll plus that first invocation: a cold start.
 func warmUp(ctx context.Context, env *Env, fx *Fixtures, fns []string, cfg *Config) ([]time.Duration, error) {
-	var mu sync.Mutex
-	var errs []error
-	var cold []time.Duration
-	forEach(len(fns), len(fns), func(fi int) {
-		fn := fns[fi]
-		for round := 0; round < 20; round++ {
-			forEach(cfg.Instances, cfg.Instances, func(k int) {
-				id := mediaID("wu", cfg.Run, fi*10000+round*100+k)
-				e, err := newEvent(id, 0, fx.Body("ims-file-upload-complete", id, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)))
-				t0 := time.Now()
-				var ans Answer
-				if err == nil {
-					d := &Delivery{Fn: fn, Items: []*Item{{Event: e}}}
-					ans, err = env.Invoke(ctx, fn, payload(env, d, "wu", ""), fmt.Sprintf("%s%s-%d-%d", warmupPrefix, fn, round, k))
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil || ans.Failed {
-					errs = append(errs, fmt.Errorf("%s: %v %s", fn, err, ans.Err))
-				} else if round == 0 && k == 0 && env.Stack != nil {
-					cold = append(cold, env.Stack.Functions[fn].Stats().Instances[0].InitDuration+time.Since(t0))
-				}
-			})
-			if env.Stack == nil {
-				return // in process: the instances take turns
-			}
-			all := true
-			for _, in := range env.Stack.Functions[fn].Stats().Instances {
-				all = all && in.Served > 0
-			}
-			if all {
-				return
+	n := len(fns) * cfg.Instances
+	errs, cold := make([]error, n), make([]time.Duration, len(fns))
+	forEach(n, n, func(i int) {
+		fn, id := fns[i%len(fns)], mediaID("wu", cfg.Run, i)
+		e, err := newEvent(id, 0, fx.Body("ims-file-upload-complete", id, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)))
+		t0 := time.Now()
+		if err == nil {
+			var res *fcemu.Result
+			res, err = env.Invoke(ctx, fn, payload(env, &Delivery{Fn: fn, Items: []*Item{{Event: e}}}, "wu", ""), fmt.Sprintf("%s%d", warmupPrefix, i))
+			if err == nil && res.Error != nil {
+				err = res.Error
 			}
 		}
-		mu.Lock()
-		errs = append(errs, fmt.Errorf("%s: not every instance answered a warm-up invocation", fn))
-		mu.Unlock()
+		if errs[i] = err; i < len(fns) && env.Stack != nil {
+			cold[i] = env.Stack.Functions[fn].Stats().Instances[0].InitDuration + time.Since(t0)
+		}
 	})
+	if env.Stack == nil {
+		cold = nil
+	}
 	return cold, errors.Join(errs...)
 }
 
@@ -232,30 +198,29 @@ func warmUp(ctx context.Context, env *Env, fx *Fixtures, fns []string, cfg *Conf
 // analyze leaves them out.
 const warmupPrefix = "warmup-"
 
-type lineKey struct {
-	req string
-	idx int
+// answered counts the messages of the attempts an instance answered: the
+// delivery log lines to expect.
+func answered(recs []*DeliveryRecord) (n int) {
+	for _, r := range recs {
+		for _, a := range r.Attempts {
+			if a.Instance != "" {
+				n += len(r.Delivery.Items)
+			}
+		}
+	}
+	return n
 }
 
 // analyze fills res from the delivery records and the functions' logs:
 // the answer checks, latency, and where the OSS requests went per class
 // of message.
-func analyze(res *Result, recs []*DeliveryRecord, lines []LogLine) {
-	byKey := make(map[lineKey]*LogLine, len(lines))
-	for i := range lines {
-		l := &lines[i]
-		if !strings.HasPrefix(l.RequestID, warmupPrefix) {
-			byKey[lineKey{l.RequestID, l.Index}] = l
-		}
-	}
+func analyze(res *Result, recs []*DeliveryRecord, lines map[string]*LogLine) {
 	var lat []time.Duration
 	var all []*Attempt
 	for _, r := range recs {
 		d := r.Delivery
-		lat = append(lat, r.Latency)
-		all = append(all, r.Attempts...)
-		res.Invocations += len(r.Attempts)
-		res.Redelivered += max(0, len(r.Attempts)-1)
+		lat, all = append(lat, r.Latency), append(all, r.Attempts...)
+		res.Invocations, res.Redelivered = res.Invocations+len(r.Attempts), res.Redelivered+len(r.Attempts)-1
 		if d.HTTP {
 			res.HTTP++
 		}
@@ -266,9 +231,8 @@ func analyze(res *Result, recs []*DeliveryRecord, lines []LogLine) {
 		for i, it := range d.Items {
 			out := r.Final[i]
 			switch {
-			case it.Bad != nil && it.Bad.Refused && out.Outcome != "refused",
-				it.Bad != nil && !it.Bad.Refused && out.Outcome != "dead-lettered",
-				it.Bad != nil && d.HTTP && (out.Status < 400 || out.Status >= 500):
+			case it.Bad != nil && (out.Outcome != map[bool]string{true: "refused", false: "dead-lettered"}[it.Bad.Refused] ||
+				d.HTTP && (out.Status < 400 || out.Status >= 500)):
 				res.Problems = append(res.Problems, fmt.Sprintf("bad input %s (%s) answered %q (status %d)", it.Bad.Nonce, it.Bad.Kind, out.Outcome, out.Status))
 			case it.Event != nil && out.Outcome != "applied" && out.Outcome != "duplicate":
 				res.Problems = append(res.Problems, fmt.Sprintf("event %s of %s answered %q %s", it.Event.EventID, it.Event.MediaID, out.Outcome, out.Code))
@@ -279,21 +243,16 @@ func analyze(res *Result, recs []*DeliveryRecord, lines []LogLine) {
 
 	// Which instance knew which media, in the order the attempts ended.
 	slices.SortFunc(all, func(a, b *Attempt) int { return int(a.Done - b.Done) })
-	known := map[string]bool{} // instance + MediaId
+	known := map[string]bool{} // instance/MediaId
 	for _, a := range all {
-		if a.Instance == "" {
-			continue
-		}
 		for i, it := range a.Delivery.Items {
-			l := byKey[lineKey{a.RequestID, i}]
-			if l == nil {
-				res.Missing++
-				continue
+			l := lines[fmt.Sprintf("%s/%d", a.RequestID, i)]
+			if a.Instance == "" || l == nil {
+				continue // unanswered; WaitFor reported a missing line
 			}
-			res.Conflicts += int64(l.Conflicts)
-			res.StoreRetries += int64(l.Retries)
+			res.Conflicts, res.StoreRetries = res.Conflicts+l.Conflicts, res.StoreRetries+l.Retries
 			kn := it.Event != nil && known[a.Instance+"/"+it.Event.MediaID]
-			var class string
+			class := ClassWarm
 			switch {
 			case it.Bad != nil:
 				class = ClassBad
@@ -310,18 +269,15 @@ func analyze(res *Result, recs []*DeliveryRecord, lines []LogLine) {
 				class = ClassCreate
 			case !kn:
 				class = ClassCold
-			default:
-				class = ClassWarm
 			}
 			if l.Outcome == "applied" {
 				res.Applied++
 			}
-			c := res.Classes[class]
-			if c == nil {
-				c = &ClassAgg{Ops: map[string]int64{}}
-				res.Classes[class] = c
+			if res.Classes[class] == nil {
+				res.Classes[class] = &ClassAgg{Ops: map[string]int64{}}
 			}
-			c.N, c.Req = c.N+1, c.Req+l.Requests
+			c := res.Classes[class]
+			c.N++
 			for k, v := range l.OSS {
 				c.Ops[k] += v
 			}
@@ -329,9 +285,6 @@ func analyze(res *Result, recs []*DeliveryRecord, lines []LogLine) {
 				known[a.Instance+"/"+it.Event.MediaID] = true
 			}
 		}
-	}
-	if res.Missing > 0 {
-		res.Problems = append(res.Problems, fmt.Sprintf("%d messages answered without a log line", res.Missing))
 	}
 	if n := len(res.Problems); n > 25 {
 		res.Problems = append(res.Problems[:25], fmt.Sprintf("... and %d more", n-25))

@@ -14,6 +14,7 @@ import (
 	"mediastate/shared/signature"
 	"mediastate/shared/trigger"
 	tt "mediastate/shared/trigger/triggertest"
+	"mediastate/test/fcemu"
 	"mediastate/test/localstack"
 )
 
@@ -71,16 +72,18 @@ func deliver(ctx context.Context, env *Env, d *Delivery, attempts int, tag strin
 			}
 		}
 		reqID := fmt.Sprintf("h-%s-%d-%d", tag, d.ID, n)
-		ans, err := env.Invoke(ctx, d.Fn, payload(env, d, tag, reqID), reqID)
-		a := &Attempt{Delivery: d, RequestID: reqID, Instance: ans.Instance, Done: done.Add(1)}
+		res, err := env.Invoke(ctx, d.Fn, payload(env, d, tag, reqID), reqID)
+		a := &Attempt{Delivery: d, RequestID: reqID, Done: done.Add(1)}
 		rec.Attempts = append(rec.Attempts, a)
 		if err != nil {
 			rec.Problems = append(rec.Problems, fmt.Sprintf("attempt %d: %v", n, err))
 			continue
 		}
+		if res.Instance >= 0 {
+			a.Instance = fmt.Sprintf("%s#%d/%d", d.Fn, res.Instance, res.PID)
+		}
 		var retry bool
-		rec.Final, retry = parseAnswer(d, ans, &rec.Problems)
-		if !retry {
+		if rec.Final, retry = parseAnswer(d, res, &rec.Problems); !retry {
 			rec.GaveUp = false
 			break
 		}
@@ -91,9 +94,9 @@ func deliver(ctx context.Context, env *Env, d *Delivery, attempts int, tag strin
 
 // parseAnswer reads the outcome of each message and whether the delivery
 // must be sent again.
-func parseAnswer(d *Delivery, ans Answer, problems *[]string) ([]ItemOutcome, bool) {
+func parseAnswer(d *Delivery, ans *fcemu.Result, problems *[]string) ([]ItemOutcome, bool) {
 	items := make([]ItemOutcome, len(d.Items))
-	if ans.Failed {
+	if ans.Error != nil {
 		return items, true // a failed batch: EventBridge delivers all of it again
 	}
 	if d.HTTP {

@@ -146,24 +146,11 @@ func (f *Fixtures) Lifecycle(rng *rand.Rand, id string, t0 time.Time) ([]*Event,
 	return evs, nil
 }
 
-// hotCycle is the order in which the hot key's events repeat.
+// hotCycle is the order in which the hot key's event types repeat, one
+// second apart.
 var hotCycle = []string{"ims-file-upload-complete", "ims-register-media-complete", "ims-create-audit-complete",
 	"vod-stream-transcode-complete", "vod-stream-transcode-complete", "vod-transcode-complete",
 	"ims-media-base-change-complete", "vod-produce-media-complete", "vod-file-upload-complete"}
-
-// HotKey returns n distinct events of one media asset: the lifecycle's
-// event types in turn, one second apart.
-func (f *Fixtures) HotKey(id string, n int, t0 time.Time) ([]*Event, error) {
-	evs := make([]*Event, n)
-	for k := range evs {
-		e, err := newEvent(id, k, f.step(hotCycle[k%len(hotCycle)], id, t0.Add(time.Duration(k)*time.Second), k))
-		if err != nil {
-			return nil, err
-		}
-		evs[k] = e
-	}
-	return evs, nil
-}
 
 // FamilyRouter sends each event to its family's function; events of no
 // known family go to media.
@@ -194,10 +181,8 @@ type BadInput struct {
 	Kind, Nonce, Fn string
 	Code            string // expected dead-letter code
 	Body            []byte // the item body, or the whole payload for BadEnvelope
-	// MediaID is a MediaId the body mentions that must never get state.
-	MediaID string
-	// Refused: answered outcome refused, no letter.
-	Refused bool
+	Refused         bool   // answered outcome refused, no letter
+
 }
 
 func (f *Fixtures) badInput(kind, nonce, fn string, t time.Time) *BadInput {
@@ -213,7 +198,7 @@ func (f *Fixtures) badInput(kind, nonce, fn string, t time.Time) *BadInput {
 	case BadEnvelope:
 		b.Code, b.Body = "MalformedJSON", []byte(`{"requestContext": {"nonce": "`+nonce+`"}, "body": `)
 	case BadSignature:
-		b.Code, b.MediaID, b.Refused = "SignatureMismatch", nonce, true
+		b.Code, b.Refused = "SignatureMismatch", true
 		b.Body = f.Body("ims-register-media-complete", nonce, t)
 	case BadInvalidID:
 		b.Code, b.Body = "InvalidId", f.Body("ims-register-media-complete", "bad/"+nonce, t)
@@ -300,10 +285,13 @@ func (f *Fixtures) BuildPlan(o PlanOptions) (*Plan, error) {
 		id := mediaID(o.Tag, o.Run, i)
 		var evs []*Event
 		var err error
-		if o.HotKey > 0 {
-			evs, err = f.HotKey(id, o.HotKey, base)
-		} else {
+		if o.HotKey == 0 {
 			evs, err = f.Lifecycle(rng, id, base.Add(time.Duration(i)*17*time.Second))
+		}
+		for k := 0; k < o.HotKey && err == nil; k++ {
+			var e *Event
+			e, err = newEvent(id, k, f.step(hotCycle[k%len(hotCycle)], id, base.Add(time.Duration(k)*time.Second), k))
+			evs = append(evs, e)
 		}
 		if err != nil {
 			return nil, err
