@@ -81,7 +81,7 @@ func BenchmarkLifecycleDecode(b *testing.B) {
 // lifecycle events: ns/op is per event and includes the OSS server's CPU.
 func BenchmarkPipelineInProcess(b *testing.B) {
 	fx := fixtures(b)
-	env, err := StartEnv(context.Background(), repoRoot(b), []string{"media"}, 1, true, nil)
+	env, err := StartEnv(context.Background(), &Config{Instances: 1, InProcess: true}, []string{"media"}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

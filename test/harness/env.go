@@ -39,13 +39,13 @@ type Env struct {
 
 // StartEnv starts the functions as their built binaries behind the FC
 // runtime-API emulator (the local stack), or in process with fcapp.New.
-func StartEnv(ctx context.Context, root string, fns []string, instances int, inProcess bool, extraEnv []string) (*Env, error) {
-	if inProcess {
-		return startInProcess(fns, instances, extraEnv)
+func StartEnv(ctx context.Context, cfg *Config, fns []string, extraEnv []string) (*Env, error) {
+	if cfg.InProcess {
+		return startInProcess(fns, cfg.Instances, extraEnv)
 	}
 	sink := NewLogSink()
-	st, err := localstack.Start(ctx, localstack.Options{Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0",
-		Functions: fns, Instances: instances, Timeout: functionTimeout, Log: sink, Env: extraEnv})
+	st, err := localstack.Start(ctx, localstack.Options{Root: cfg.Root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: fns,
+		Instances: cfg.Instances, Timeout: functionTimeout, Log: sink, Env: extraEnv, BinCache: cfg.BinCache})
 	if err != nil {
 		return nil, err
 	}
@@ -174,39 +174,30 @@ func NewLogSink() *LogSink { return &LogSink{changed: make(chan struct{})} }
 func (s *LogSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	data := p
-	// slog's lines start with {"time": and the SDK's own with "FC "; a
-	// chunk that starts with anything else continues a line.
-	if len(data) > 0 && len(s.pending) > 0 && !bytes.HasPrefix(data, []byte(`{"time":`)) && !bytes.HasPrefix(data, []byte("FC ")) {
-		head, rest, ended := bytes.Cut(data, []byte("\n"))
-		i := slices.IndexFunc(s.pending, func(pend []byte) bool { return !ended || json.Valid(append(slices.Clip(pend), head...)) })
-		switch {
-		case i < 0:
-			s.unparsed++
-		case !ended:
-			s.pending[i] = append(s.pending[i], head...)
-		default:
-			s.line(append(s.pending[i], head...))
-			s.pending = slices.Delete(s.pending, i, i+1)
+	segs := bytes.Split(p, []byte("\n")) // the last one is unfinished ("" when p ends a line)
+	for i, seg := range segs {
+		// slog's lines start with {"time": and the SDK's own with "FC "; a
+		// chunk that starts with anything else continues a pending line.
+		if i == 0 && len(s.pending) > 0 && !bytes.HasPrefix(p, []byte(`{"time":`)) && !bytes.HasPrefix(p, []byte("FC ")) {
+			k := slices.IndexFunc(s.pending, func(pend []byte) bool { return len(segs) == 1 || json.Valid(append(slices.Clip(pend), seg...)) })
+			if k < 0 {
+				s.unparsed++
+				continue
+			}
+			seg = append(s.pending[k], seg...)
+			s.pending = slices.Delete(s.pending, k, k+1)
 		}
-		if !ended {
-			return len(p), nil
+		if i < len(segs)-1 {
+			s.line(seg)
+		} else if len(seg) > 0 {
+			s.pending = append(s.pending, bytes.Clone(seg))
 		}
-		data = rest
-	}
-	for len(data) > 0 {
-		line, rest, ended := bytes.Cut(data, []byte("\n"))
-		if !ended {
-			s.pending = append(s.pending, bytes.Clone(line))
-			break
-		}
-		s.line(line)
-		data = rest
 	}
 	return len(p), nil
 }
 
-// line keeps a complete line if it is a delivery log line.
+// line keeps a complete line if it is a delivery log line (but the
+// warm-up's, which may come after the scenario started).
 func (s *LogSink) line(l []byte) {
 	if len(l) == 0 || l[0] != '{' {
 		return // the SDK's own lines
@@ -216,7 +207,7 @@ func (s *LogSink) line(l []byte) {
 		s.unparsed++
 		return
 	}
-	if ll.Msg == "delivery" {
+	if ll.Msg == "delivery" && !strings.HasPrefix(ll.RequestID, warmupPrefix) {
 		s.lines = append(s.lines, ll)
 		close(s.changed)
 		s.changed = make(chan struct{})
@@ -224,38 +215,33 @@ func (s *LogSink) line(l []byte) {
 }
 
 // Lines waits until at least want delivery lines came (or ctx ends: an
-// error, as is an unreadable line), and returns them by
-// "requestId/index", leaving out the warm-up's, and forgets them.
+// error, as is an unreadable line), returns them by "requestId/index" and
+// forgets them.
 func (s *LogSink) Lines(ctx context.Context, want int) (map[string]*LogLine, error) {
-	var err error
-	for {
-		s.mu.Lock()
-		have, ch := len(s.lines), s.changed
-		s.mu.Unlock()
-		if have >= want {
-			break
-		}
-		select {
-		case <-ch:
-			continue
-		case <-ctx.Done():
-			err = fmt.Errorf("%d of %d delivery log lines: %w", have, want, ctx.Err())
-		}
-		break
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for len(s.lines) < want && ctx.Err() == nil {
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+	}
+	var errs []error
+	if len(s.lines) < want {
+		errs = append(errs, fmt.Errorf("%d of %d delivery log lines: %w", len(s.lines), want, ctx.Err()))
+	}
 	if s.unparsed > 0 {
-		err = errors.Join(err, fmt.Errorf("%d log lines could not be read", s.unparsed))
+		errs = append(errs, fmt.Errorf("%d log lines could not be read", s.unparsed))
 	}
 	out := map[string]*LogLine{}
 	for i, l := range s.lines {
-		if !strings.HasPrefix(l.RequestID, warmupPrefix) {
-			out[fmt.Sprintf("%s/%d", l.RequestID, l.Index)] = &s.lines[i]
-		}
+		out[fmt.Sprintf("%s/%d", l.RequestID, l.Index)] = &s.lines[i]
 	}
 	s.lines, s.unparsed = nil, 0
-	return out, err
+	return out, errors.Join(errs...)
 }
 
 // forEach runs f(0..n-1) on workers goroutines and waits for them.

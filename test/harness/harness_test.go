@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"mediastate/shared/callback"
-	"mediastate/shared/deadletter"
 	"mediastate/shared/ossx"
 	"mediastate/shared/state"
 	"mediastate/test/fcemu"
@@ -41,7 +39,7 @@ func lifecyclePlan(t *testing.T, fx *Fixtures, o PlanOptions) *Plan {
 
 func TestPlanIsDeterministicAndComplete(t *testing.T) {
 	fx := fixtures(t)
-	o := PlanOptions{Seed: 7, Media: 40, HTTP: 0.3, Base64: 0.2, Bad: 6, DupRate: 0.3}
+	o := PlanOptions{Seed: 7, Media: 40, HTTP: 0.3, Base64: 0.2, DupRate: 0.3}
 	a, b := lifecyclePlan(t, fx, o), lifecyclePlan(t, fx, o)
 	if len(a.Deliveries) != len(b.Deliveries) {
 		t.Fatalf("same seed, %d and %d deliveries", len(a.Deliveries), len(b.Deliveries))
@@ -56,9 +54,8 @@ func TestPlanIsDeterministicAndComplete(t *testing.T) {
 	}
 
 	// Every event is delivered at least once, duplicates are repeats of
-	// events, every bad input exactly once, every function gets its family.
+	// events, every function gets its family.
 	sent := map[string]int{}
-	bad := map[string]int{}
 	items, dups, http := 0, 0, 0
 	for _, d := range a.Deliveries {
 		if len(d.Items) == 0 || len(d.Items) > 5 {
@@ -71,21 +68,13 @@ func TestPlanIsDeterministicAndComplete(t *testing.T) {
 			}
 		}
 		for _, it := range d.Items {
-			switch {
-			case it.Bad != nil:
-				bad[it.Bad.Nonce]++
-				if d.Fn != it.Bad.Fn {
-					t.Errorf("bad input %s sent to %s, recorded for %s", it.Bad.Nonce, d.Fn, it.Bad.Fn)
-				}
-			default:
-				items++
-				sent[it.Event.EventID]++
-				if it.Dup {
-					dups++
-				}
-				if d.Fn != FamilyRouter(it.Event) {
-					t.Errorf("%s sent to %s", it.Event.EventID, d.Fn)
-				}
+			items++
+			sent[it.Event.EventID]++
+			if it.Dup {
+				dups++
+			}
+			if d.Fn != FamilyRouter(it.Event) {
+				t.Errorf("%s sent to %s", it.Event.EventID, d.Fn)
 			}
 		}
 	}
@@ -95,24 +84,12 @@ func TestPlanIsDeterministicAndComplete(t *testing.T) {
 	if dups == 0 || dups > a.Distinct/2 || http == 0 {
 		t.Errorf("%d repeats of %d events at rate 0.3, %d HTTP deliveries", dups, a.Distinct, http)
 	}
-	if len(bad) != 6 {
-		t.Errorf("%d distinct bad inputs, want 6", len(bad))
-	}
-	for n, c := range bad {
-		if c != 1 {
-			t.Errorf("bad input %s sent %d times", n, c)
-		}
-	}
 }
 
 func shape(d *Delivery) []string {
-	s := []string{d.Fn, fmt.Sprint(d.HTTP, d.Raw)}
+	s := []string{d.Fn, fmt.Sprint(d.HTTP)}
 	for _, it := range d.Items {
-		if it.Bad != nil {
-			s = append(s, it.Bad.Kind)
-		} else {
-			s = append(s, it.Event.EventID[:10], fmt.Sprint(it.Dup, it.Base64))
-		}
+		s = append(s, it.Event.EventID[:10], fmt.Sprint(it.Dup, it.Base64))
 	}
 	return s
 }
@@ -172,35 +149,6 @@ func TestLifecycleEvents(t *testing.T) {
 	}
 	if len(ids) != 200 {
 		t.Errorf("hot key: %d distinct events of 200", len(ids))
-	}
-}
-
-func TestBadInputsFailToDecodeOrApply(t *testing.T) {
-	fx := fixtures(t)
-	for _, kind := range badKinds {
-		b := fx.badInput(kind, "nonce"+strings.ReplaceAll(kind, "-", ""), "media", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
-		if !bytes.Contains(b.Body, []byte(b.Nonce)) {
-			t.Errorf("%s: body does not hold the nonce", kind)
-		}
-		e, err := callback.Decode(b.Body)
-		switch kind {
-		case BadSignature:
-			if err != nil {
-				t.Errorf("%s: the body itself must be valid: %v", kind, err)
-			}
-		case BadWrongFamily:
-			if err != nil || e.Family != callback.FamilyLive {
-				t.Errorf("%s: decodes to %v, %v; want a Live event", kind, e, err)
-			}
-		case BadEnvelope:
-			if err == nil {
-				t.Errorf("%s: decodes", kind)
-			}
-		default:
-			if err == nil || !strings.Contains(err.Error(), b.Code) {
-				t.Errorf("%s: decode error %v, want code %s", kind, err, b.Code)
-			}
-		}
 	}
 }
 
@@ -278,24 +226,18 @@ func TestVerifyDetectsViolations(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs = evs[:5]
-	bad := fx.badInput(BadMalformedJSON, "tvnonce1", "media", time.Time{})
-	letter := func(fn, code string, body []byte) []byte {
-		b, _ := json.Marshal(deadletter.Letter{Version: 1, Function: fn, Code: code, Body: body})
-		return b
-	}
 	good := func() memObjects {
 		objs := memObjects{}
 		storeFolds(t, objs, id, evs, []int{0}, []int{0, 1}, []int{0, 1, 2}, []int{0, 1, 2, 3}, []int{0, 1, 2, 3, 4})
-		objs["p/deadletter/media/aaaa.json"] = letter("media", "MalformedJSON", bad.Body)
 		return objs
 	}
-	media, bads := map[string][]*Event{id: evs}, []*BadInput{bad}
+	media := map[string][]*Event{id: evs}
 
-	rep, err := Verify(context.Background(), good(), "p/", media, bads)
+	rep, err := Verify(context.Background(), good(), "p/", media)
 	if err != nil || !rep.OK() {
 		t.Fatalf("a correct store fails the checks: %v %v", err, rep.Violations)
 	}
-	if rep.Versions != 5 || rep.Media != 1 || rep.DeadLetters != 1 {
+	if rep.Versions != 5 || rep.Media != 1 {
 		t.Errorf("report %+v", rep)
 	}
 
@@ -325,15 +267,13 @@ func TestVerifyDetectsViolations(t *testing.T) {
 			}
 		}, "no state stored"},
 		{"unexpected media", func(o memObjects) { o[versionKey("stranger", 1)] = o[versionKey(id, 1)] }, "no event of it was sent"},
-		{"letter missing", func(o memObjects) { delete(o, "p/deadletter/media/aaaa.json") }, "0 dead letters"},
-		{"letter wrong code", func(o memObjects) { o["p/deadletter/media/aaaa.json"] = letter("media", "MissingField", bad.Body) }, "with MissingField"},
-		{"unexpected letter", func(o memObjects) { o["p/deadletter/upload/bbbb.json"] = letter("upload", "Internal", []byte("{}")) }, "unexpected dead letter"},
+		{"dead letter", func(o memObjects) { o["p/deadletter/upload/bbbb.json"] = []byte("{}") }, "dead letter"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			objs := good()
 			c.tamper(objs)
-			rep, err := Verify(context.Background(), objs, "p/", media, bads)
+			rep, err := Verify(context.Background(), objs, "p/", media)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -434,7 +374,7 @@ func TestPercentile(t *testing.T) {
 func runInProcess(t *testing.T, plan *Plan, faults ossserver.Faults) (*Env, []*DeliveryRecord) {
 	t.Helper()
 	ctx := context.Background()
-	env, err := StartEnv(ctx, repoRoot(t), mediaFunctions, 2, true, nil)
+	env, err := StartEnv(ctx, &Config{Instances: 2, InProcess: true}, mediaFunctions, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +391,7 @@ func runInProcess(t *testing.T, plan *Plan, faults ossserver.Faults) (*Env, []*D
 
 func TestInProcessScenarioPassesChecksAndTamperingFails(t *testing.T) {
 	fx := fixtures(t)
-	plan := lifecyclePlan(t, fx, PlanOptions{Tag: "ti", Seed: 11, Media: 25, HTTP: 0.3, Base64: 0.2, Bad: 6, DupRate: 0.3})
+	plan := lifecyclePlan(t, fx, PlanOptions{Tag: "ti", Seed: 11, Media: 25, HTTP: 0.3, Base64: 0.2, DupRate: 0.3})
 	env, sent := runInProcess(t, plan, ossserver.Faults{Error503Rate: 0.05, ResetRate: 0.02, LostResponseRate: 0.02, Seed: 3})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -464,20 +404,19 @@ func TestInProcessScenarioPassesChecksAndTamperingFails(t *testing.T) {
 	if len(res.Problems) > 0 {
 		t.Fatalf("answers: %v", res.Problems)
 	}
-	if res.Classes[ClassCreate] == nil || res.Classes[ClassDuplicate] == nil || res.Classes[ClassBad].N != 6 {
+	if res.Classes[ClassCreate] == nil || res.Classes[ClassDuplicate] == nil || res.Classes[ClassWarm] == nil {
 		t.Errorf("classes %v", slices.Collect(maps.Keys(res.Classes)))
 	}
 	objs := BucketObjects{B: env.Client}
-	rep, err := Verify(context.Background(), objs, env.Prefix, plan.Media, plan.Bad)
+	rep, err := Verify(context.Background(), objs, env.Prefix, plan.Media)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !rep.OK() {
 		t.Fatalf("checks failed after a correct run: %v", rep.Violations)
 	}
-	// Six bad inputs, of which the bad signature is refused without a letter.
-	if rep.DeadLetters != 5 || rep.Media != 25 || rep.Versions != plan.Distinct {
-		t.Errorf("report %+v; want 5 letters, 25 media, %d versions (one per distinct event)", rep, plan.Distinct)
+	if rep.Media != 25 || rep.Versions != plan.Distinct {
+		t.Errorf("report %+v; want 25 media, %d versions (one per distinct event)", rep, plan.Distinct)
 	}
 
 	// Overwrite one media's newest version with its predecessor: the
@@ -495,7 +434,7 @@ func TestInProcessScenarioPassesChecksAndTamperingFails(t *testing.T) {
 	if err := env.Client.PutObject(context.Background(), keys[0], older, ossx.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = Verify(context.Background(), objs, env.Prefix, plan.Media, plan.Bad)
+	rep, err = Verify(context.Background(), objs, env.Prefix, plan.Media)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,7 +452,7 @@ func TestHotKeyInProcessLosesNothing(t *testing.T) {
 			t.Fatalf("delivery gave up: %v", r.Problems)
 		}
 	}
-	rep, err := Verify(context.Background(), BucketObjects{B: env.Client}, env.Prefix, plan.Media, nil)
+	rep, err := Verify(context.Background(), BucketObjects{B: env.Client}, env.Prefix, plan.Media)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +475,7 @@ func TestStackScenario(t *testing.T) {
 		}
 	}
 	cfg := &Config{Root: repoRoot(t), Senders: 8, Instances: 1, Seed: 1, Run: 42}
-	lc := PlanOptions{Tag: "st", Seed: 1, Media: 30, Window: 16, BatchMax: 4, HTTP: 0.3, Base64: 0.2, Bad: 6}
+	lc := PlanOptions{Tag: "st", Seed: 1, Media: 30, Window: 16, BatchMax: 4, HTTP: 0.3, Base64: 0.2}
 	sc := Scenario{Name: "st", Plan: lc, Faults: ossserver.Faults{Latency: time.Millisecond}}
 	res, err := RunScenario(context.Background(), cfg, fx, sc)
 	if err != nil {

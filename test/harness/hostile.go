@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -36,15 +37,12 @@ const victimDomain = "victim.example.com"
 
 // HostileReport is what the hostile scenario measured.
 type HostileReport struct {
-	// Mixed counts the hostile requests sent during the lifecycle load, by
-	// kind.
-	Mixed map[string]int
+	Mixed map[string]int // hostile requests sent during the lifecycle load, by kind
 	// Alone is the number of hostile requests of the isolated phase, and
 	// what they left in the bucket (objects and bytes, everything
 	// included); VictimRecords counts the victim domain's Live records.
-	Alone                      int
+	Alone, VictimRecords       int
 	StoredObjects, StoredBytes int64
-	VictimRecords              int
 	// Peak RSS (VmHWM, reset before each burst; the worst of three) of the
 	// one media instance under 32 concurrent signed worst-case requests at
 	// the size limit, and under 8 concurrent 5 MiB requests.
@@ -95,8 +93,8 @@ func not4xx(res *fcemu.Result, err error, refused bool) string {
 	return fmt.Sprintf("%.200s", res.Payload)
 }
 
-// sendHostile sends hostile request n of kind and checks that it was
-// refused with a 4xx answer.
+// sendHostile sends hostile request n of kind, from an anonymous client,
+// and checks that it was refused with a 4xx answer.
 func sendHostile(ctx context.Context, env *Env, rep *HostileReport, kind string, n int) {
 	fn := map[bool]string{true: "liverecord", false: "media"}[kind == "live-poison"]
 	reqID := fmt.Sprintf("hostile-%s-%d", kind, n)
@@ -111,25 +109,23 @@ func sendHostile(ctx context.Context, env *Env, rep *HostileReport, kind string,
 func startHostile(ctx context.Context, env *Env, workers int) func() *HostileReport {
 	ctx, cancel := context.WithCancel(ctx)
 	rep := &HostileReport{Mixed: map[string]int{}}
+	done := make(chan struct{})
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				n := int(next.Add(1))
+	go func() {
+		defer close(done)
+		forEach(workers, workers, func(int) {
+			for n := int(next.Add(1)); ctx.Err() == nil; n = int(next.Add(1)) {
 				kind := hostileKinds[n%len(hostileKinds)]
 				sendHostile(ctx, env, rep, kind, n)
 				rep.mu.Lock()
 				rep.Mixed[kind]++
 				rep.mu.Unlock()
 			}
-		}()
-	}
+		})
+	}()
 	return func() *HostileReport {
 		cancel()
-		wg.Wait()
+		<-done
 		return rep
 	}
 }
@@ -139,34 +135,20 @@ func startHostile(ctx context.Context, env *Env, workers int) func() *HostileRep
 // instance.
 func hostileAfter(ctx context.Context, env *Env, rep *HostileReport) error {
 	objs := BucketObjects{env.Client}
-	size := func(prefix string) (int64, int64, error) {
-		keys, err := objs.List(ctx, prefix)
-		var total int64
-		for _, s := range keys {
-			total += s
-		}
-		return int64(len(keys)), total, err
-	}
-	n0, b0, err := size(env.Prefix)
-	if err != nil {
-		return err
-	}
-	for i := 0; i < 20; i++ {
+	before, err := objs.List(ctx, env.Prefix)
+	for i := 0; i < 20 && err == nil; i++ {
 		for _, kind := range hostileKinds {
 			sendHostile(ctx, env, rep, kind, 1_000_000+i)
 			rep.Alone++
 		}
 	}
-	n1, b1, err := size(env.Prefix)
-	if err != nil {
+	after, err2 := objs.List(ctx, env.Prefix)
+	victims, err3 := objs.List(ctx, env.Prefix+"live/records/"+victimDomain+"/")
+	if err := errors.Join(err, err2, err3); err != nil {
 		return err
 	}
-	rep.StoredObjects, rep.StoredBytes = n1-n0, b1-b0
-	v, _, err := size(env.Prefix + "live/records/" + victimDomain + "/")
-	if rep.VictimRecords = int(v); err != nil {
-		return err
-	}
-	if rep.StoredObjects != 0 || rep.VictimRecords != 0 {
+	rep.StoredObjects, rep.StoredBytes, rep.VictimRecords = int64(len(after)-len(before)), total(after)-total(before), len(victims)
+	if rep.StoredObjects != 0 || rep.StoredBytes != 0 || rep.VictimRecords != 0 {
 		rep.problem("%d requests stored %d objects (%d bytes); %d victim records", rep.Alone, rep.StoredObjects, rep.StoredBytes, rep.VictimRecords)
 	}
 	if env.Stack == nil {
@@ -174,9 +156,9 @@ func hostileAfter(ctx context.Context, env *Env, rep *HostileReport) error {
 	}
 
 	media := env.Stack.Functions["media"]
-	// burst sends the payloads at once, three times, with the peak RSS
-	// reset before each, and returns the worst peak.
-	burst := func(what string, payload func(round, i int) []byte, n int) int64 {
+	// burst sends n payloads at once, three times, with the peak RSS reset
+	// before each, and returns the worst peak.
+	burst := func(what string, n int, payload func(round, i int) []byte) int64 {
 		var worst int64
 		for round := 0; round < 3; round++ {
 			payloads := make([][]byte, n)
@@ -206,7 +188,7 @@ func hostileAfter(ctx context.Context, env *Env, rep *HostileReport) error {
 	if err := env.OSS.SetFaults(ossserver.Faults{Latency: 300 * time.Millisecond}); err != nil {
 		return err
 	}
-	rep.RSSAtLimit = burst("at-limit", func(round, i int) []byte {
+	rep.RSSAtLimit = burst("at-limit", 32, func(round, i int) []byte {
 		n := round*32 + i // new bodies: new letters
 		body := append(bytes.Repeat([]byte{0x01}, trigger.MaxHTTPBodySize-16), fmt.Appendf(nil, "%08d", n)...)
 		if i%2 == 1 {
@@ -214,14 +196,11 @@ func hostileAfter(ctx context.Context, env *Env, rep *HostileReport) error {
 		}
 		h := tt.SignedHeaders(signature.VOD, env.URL("media"), localstack.LocalVODKey, time.Now())
 		return httpEvent(env, "media", body, h, fmt.Sprintf("mem-limit-%d", n), "198.51.100.66:40000")
-	}, 32)
-	if err := env.OSS.SetFaults(ossserver.Faults{}); err != nil {
-		return err
-	}
+	})
 	_, running := env.PeakRSS()
 	rep.RunningAtLimit = running["media"]
 	// 8 concurrent 5 MiB requests over the limit.
 	big := httpEvent(env, "media", hostileBody("oversized-5MiB", 0), nil, "mem-over", "198.51.100.66:40000")
-	rep.RSSOver = burst("over-limit", func(int, int) []byte { return big }, 8)
-	return nil
+	rep.RSSOver = burst("over-limit", 8, func(int, int) []byte { return big })
+	return env.OSS.SetFaults(ossserver.Faults{})
 }

@@ -22,9 +22,6 @@ type Report struct {
 	Errors    []string
 }
 
-// Goal is one target and where it stands.
-type Goal struct{ Name, Target, Measured, Status string }
-
 func (r *Report) result(name string) *Result {
 	for _, s := range r.Scenarios {
 		if s.Name == name {
@@ -38,8 +35,6 @@ func (r *Report) result(name string) *Result {
 func (r *Report) Failed() bool {
 	return len(r.Errors) > 0 || slices.ContainsFunc(r.Scenarios, (*Result).Failed)
 }
-
-func status(ok bool) string { return map[bool]string{true: "met", false: "**missed**"}[ok] }
 
 func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
 
@@ -62,9 +57,8 @@ func perOp(ops map[string]int64, n int) string {
 	return strings.Join(parts, ", ")
 }
 
-// Goals evaluates the goals against the figures.
-func (r *Report) Goals() []Goal {
-	var gs []Goal
+// goals evaluates the goals against the figures, one row each.
+func (r *Report) goals(row func(name, target string, ok bool, measured string)) {
 	in := r.result("instance")
 	if lc := r.result("lifecycle"); lc != nil {
 		m := fmt.Sprintf("%.2f overall (%s)", lc.OSSPerEvent(), perOp(lc.OSS, lc.Events))
@@ -74,40 +68,36 @@ func (r *Report) Goals() []Goal {
 		if in != nil {
 			m += fmt.Sprintf("; all of a media's events to one instance (instance scenario): %.2f", in.OSSPerEvent())
 		}
-		gs = append(gs, Goal{"Lifecycle: OSS requests per event (warm instances)", "≤ 2", m, status(lc.OSSPerEvent() <= 2)})
+		row("Lifecycle: OSS requests per event (warm instances)", "≤ 2", lc.OSSPerEvent() <= 2, m)
 		if lc.Ratio > 0 {
 			m := fmt.Sprintf("%.2f (%.0f vs %.0f events/s)", lc.Ratio, lc.EventsPerS, lc.EventsPerS/lc.Ratio)
 			if in != nil {
 				m += fmt.Sprintf("; all events to one instance: %.2f", in.Ratio)
 			}
-			gs = append(gs, Goal{"Lifecycle: throughput vs blind-PUT baseline", "≥ 0.5", m, status(lc.Ratio >= 0.5)})
+			row("Lifecycle: throughput vs blind-PUT baseline", "≥ 0.5", lc.Ratio >= 0.5, m)
 		}
 	}
 	if du := r.result("duplicates"); du != nil && du.Classes[ClassDuplicate] != nil {
-		n := du.Classes[ClassDuplicate].N
-		gs = append(gs, Goal{"Duplicates: a duplicate costs no PUT", "0 PUT per duplicate",
-			fmt.Sprintf("%d PUTs for %d duplicate messages handled", du.DupPuts, n), status(du.DupPuts == 0)})
+		row("Duplicates: a duplicate costs no PUT", "0 PUT per duplicate", du.DupPuts == 0,
+			fmt.Sprintf("%d PUTs for %d duplicate messages handled", du.DupPuts, du.Classes[ClassDuplicate].N))
 	}
 	if hk := r.result("hotkey"); hk != nil && hk.Check != nil {
 		e := float64(hk.Events)
-		gs = append(gs, Goal{"Hot key: zero lost events", "0 lost; report throughput, retries",
-			fmt.Sprintf("%d violations, %d events in %s = %.0f events/s; per event %.2f lost races, %.2f store retries, %.2f redeliveries, %.1f OSS requests",
-				hk.Check.Count, hk.Events, ms(hk.Wall), hk.EventsPerS, float64(hk.Conflicts)/e, float64(hk.StoreRetries)/e, float64(hk.Redelivered)/e, hk.OSSPerEvent()),
-			status(!hk.Failed())})
+		row("Hot key: zero lost events", "0 lost; report throughput, retries", !hk.Failed(), fmt.Sprintf("%d violations, %d events in %s = %.0f events/s; per event %.2f lost races, %.2f store retries, %.2f redeliveries, %.1f OSS requests",
+			hk.Check.Count, hk.Events, ms(hk.Wall), hk.EventsPerS, float64(hk.Conflicts)/e, float64(hk.StoreRetries)/e, float64(hk.Redelivered)/e, hk.OSSPerEvent()))
 	}
 	var cold []time.Duration
 	for _, s := range r.Scenarios {
 		cold = append(cold, s.ColdStarts...)
 	}
 	if len(cold) > 0 {
-		gs = append(gs, Goal{"Process start to first answered invocation", "≤ 50 ms",
-			fmt.Sprintf("median %s, max %s over %d fresh processes (start to first poll, plus the first invocation: bucket check and one new media, OSS at %s per request)",
-				ms(percentile(cold, 0.5)), ms(percentile(cold, 1)), len(cold), ms(r.Cfg.Latency)), status(percentile(cold, 1) <= 50*time.Millisecond)})
+		row("Process start to first answered invocation", "≤ 50 ms", percentile(cold, 1) <= 50*time.Millisecond, fmt.Sprintf("median %s, max %s over %d fresh processes (start to first poll, plus the first invocation: bucket check and one new media, OSS at %s per request)",
+			ms(percentile(cold, 0.5)), ms(percentile(cold, 1)), len(cold), ms(r.Cfg.Latency)))
 	}
 	if in != nil && in.PeakRSS != nil {
 		rss, run := in.PeakRSS["media"], in.PeakRunning["media"]
-		gs = append(gs, Goal{"RSS with 32 concurrent invocations in one instance", "≤ 64 MB",
-			fmt.Sprintf("%s peak (VmHWM) with up to %d invocations running at once in the one media instance", mb(rss), run), status(rss <= 64<<20 && run >= 32)})
+		row("RSS with 32 concurrent invocations in one instance", "≤ 64 MB", rss <= 64<<20 && run >= 32,
+			fmt.Sprintf("%s peak (VmHWM) with up to %d invocations running at once in the one media instance", mb(rss), run))
 	}
 	if ho := r.result("hostile"); ho != nil && ho.Hostile != nil {
 		h := ho.Hostile
@@ -115,18 +105,14 @@ func (r *Report) Goals() []Goal {
 		for _, n := range h.Mixed {
 			mixed += n
 		}
-		gs = append(gs, Goal{"Hostile: what an anonymous request stores", "nothing; legitimate events still applied exactly once",
-			fmt.Sprintf("%d objects, %d bytes for %d hostile requests alone; %d victim Live records; %d hostile requests mixed into %d events, checks %s",
-				h.StoredObjects, h.StoredBytes, h.Alone, h.VictimRecords, mixed, ho.Events, map[bool]string{true: "FAILED", false: "ok"}[ho.Failed()]),
-			status(!ho.Failed())})
+		row("Hostile: what an anonymous request stores", "nothing; legitimate events still applied exactly once", !ho.Failed(), fmt.Sprintf("%d objects, %d bytes for %d hostile requests alone; %d victim Live records; %d hostile requests mixed into %d events, checks %s",
+			h.StoredObjects, h.StoredBytes, h.Alone, h.VictimRecords, mixed, ho.Events, map[bool]string{true: "FAILED", false: "ok"}[ho.Failed()]))
 		if h.RSSAtLimit > 0 {
-			gs = append(gs, Goal{"Hostile: media RSS, 32 concurrent worst-case requests at the size limit", "< 128 MB",
-				fmt.Sprintf("%s peak (VmHWM reset before the burst; up to %d invocations at once)", mb(h.RSSAtLimit), h.RunningAtLimit), status(h.RSSAtLimit < 128<<20)},
-				Goal{"Hostile: media RSS, 8 concurrent 5 MiB requests", "< 128 MB",
-					fmt.Sprintf("%s peak (VmHWM reset before the burst)", mb(h.RSSOver)), status(h.RSSOver < 128<<20)})
+			row("Hostile: media RSS, 32 concurrent worst-case requests at the size limit", "< 128 MB", h.RSSAtLimit < 128<<20,
+				fmt.Sprintf("%s peak (VmHWM reset before the burst; up to %d invocations at once)", mb(h.RSSAtLimit), h.RunningAtLimit))
+			row("Hostile: media RSS, 8 concurrent 5 MiB requests", "< 128 MB", h.RSSOver < 128<<20, fmt.Sprintf("%s peak (VmHWM reset before the burst)", mb(h.RSSOver)))
 		}
 	}
-	return gs
 }
 
 // Markdown writes the results (RESULTS.md).
@@ -169,9 +155,9 @@ func (r *Report) Markdown(w io.Writer) {
 		"(exactly once against the in-process fold, versions 1..n with no regression, dead letters, answers) run after each scenario.\n\n")
 
 	p("## Goals\n\n| goal | target | measured | status |\n| --- | --- | --- | --- |\n")
-	for _, g := range r.Goals() {
-		p("| %s | %s | %s | %s |\n", g.Name, g.Target, g.Measured, g.Status)
-	}
+	r.goals(func(name, target string, ok bool, measured string) {
+		p("| %s | %s | %s | %s |\n", name, target, measured, map[bool]string{true: "met", false: "**missed**"}[ok])
+	})
 	p("\nCPU per event (decode + apply + marshal, goal ≤ 20 µs) is not measured here: `go test -run '^$' -bench . ./test/harness ./shared/state`.\n")
 
 	p("\n## Where the OSS requests go\n\nPer message handled (each attempt of each message, from the functions' per-delivery log lines). " +
@@ -189,14 +175,11 @@ func (r *Report) Markdown(w io.Writer) {
 	for _, s := range r.Scenarios {
 		p("- **%s**: wall %s; %d deliveries (%d HTTP); 409 FileAlreadyExists %d; injected faults: %d 503, %d resets, %d lost responses; %d applied log lines",
 			s.Name, ms(s.Wall), s.Deliveries, s.HTTP, s.OSSErrors["FileAlreadyExists"], s.Faults.Error503, s.Faults.Resets, s.Faults.LostResponses, s.Applied)
-		if s.Check != nil {
-			p("; checked %d media, %d versions, %d dead letters", s.Check.Media, s.Check.Versions, s.Check.DeadLetters)
-		}
 		for _, k := range slices.Sorted(maps.Keys(s.PeakRSS)) {
 			p("; %s %s (≤%d at once)", k, mb(s.PeakRSS[k]), s.PeakRunning[k])
 		}
-		if h := s.Hostile; h != nil {
-			p("; hostile requests mixed in: %v", h.Mixed)
+		if s.Hostile != nil {
+			p("; hostile requests mixed in: %v", s.Hostile.Mixed)
 		}
 		p("\n")
 		for _, v := range s.Problems {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"mediastate/shared/ossx"
-	"mediastate/test/fcemu"
 	"mediastate/test/ossserver"
 )
 
@@ -19,7 +18,7 @@ const (
 
 // Config is the harness configuration (flags).
 type Config struct {
-	Root               string
+	Root, BinCache     string
 	Senders, Instances int
 	Latency            time.Duration
 	Seed               uint64
@@ -56,15 +55,14 @@ const (
 	ClassStale     = "warm, lost race: stale cache or concurrent writer"
 	ClassDuplicate = "duplicate"
 	ClassRetry     = "attempt answered retry"
-	ClassBad       = "bad input (dead-lettered or refused)"
 )
 
-var classOrder = []string{ClassCreate, ClassCold, ClassColdRace, ClassWarm, ClassStale, ClassDuplicate, ClassRetry, ClassBad}
+var classOrder = []string{ClassCreate, ClassCold, ClassColdRace, ClassWarm, ClassStale, ClassDuplicate, ClassRetry}
 
 // Result is what one scenario measured.
 type Result struct {
 	Name, Title                   string
-	Media, Events, Messages       int // Events: distinct; Messages: sent, duplicates and bad inputs included
+	Media, Events, Messages       int // Events: distinct; Messages: sent, duplicates included
 	Deliveries, Invocations, HTTP int
 	Wall                          time.Duration
 	EventsPerS, Ratio             float64 // Ratio: to the baseline's events/s
@@ -106,7 +104,7 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 	if len(fns) == 0 {
 		fns = mediaFunctions
 	}
-	env, err := StartEnv(ctx, cfg.Root, append(slices.Clone(fns), sc.Quiet...), cfg.Instances, cfg.InProcess, append(slices.Clone(sc.Env), cfg.ExtraEnv...))
+	env, err := StartEnv(ctx, cfg, append(slices.Clone(fns), sc.Quiet...), append(slices.Clone(sc.Env), cfg.ExtraEnv...))
 	if err != nil {
 		return nil, fmt.Errorf("%s: start: %w", sc.Name, err)
 	}
@@ -129,7 +127,7 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 		stopHostile = startHostile(ctx, env, 4)
 	}
 	recs, wall := Send(ctx, env, plan, cfg.Senders, attempts, sc.Plan.Tag)
-	res := &Result{Name: sc.Name, Title: sc.Title, Media: len(plan.Media), Events: plan.Distinct, Messages: plan.Items + len(plan.Bad),
+	res := &Result{Name: sc.Name, Title: sc.Title, Media: len(plan.Media), Events: plan.Distinct, Messages: plan.Items,
 		Deliveries: len(plan.Deliveries), Wall: wall, EventsPerS: float64(plan.Distinct) / wall.Seconds(),
 		Classes: map[string]*ClassAgg{}, ColdStarts: cold}
 	if stopHostile != nil {
@@ -152,7 +150,7 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 	}
 	analyze(res, recs, lines)
 
-	if res.Check, err = Verify(ctx, BucketObjects{env.Client}, env.Prefix, plan.Media, plan.Bad); err != nil {
+	if res.Check, err = Verify(ctx, BucketObjects{env.Client}, env.Prefix, plan.Media); err != nil {
 		return res, fmt.Errorf("%s: verify: %w", sc.Name, err)
 	}
 	if res.Hostile != nil {
@@ -170,33 +168,32 @@ func RunScenario(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 // returns, per function, the time from its first process's start to its
 // first poll plus that first invocation: a cold start.
 func warmUp(ctx context.Context, env *Env, fx *Fixtures, fns []string, cfg *Config) ([]time.Duration, error) {
-	n := len(fns) * cfg.Instances
-	errs, cold := make([]error, n), make([]time.Duration, len(fns))
-	forEach(n, n, func(i int) {
-		fn, id := fns[i%len(fns)], mediaID("wu", cfg.Run, i)
+	p := &Plan{}
+	for i := range len(fns) * cfg.Instances {
+		id := mediaID("wu", cfg.Run, i)
 		e, err := newEvent(id, 0, fx.Body("ims-file-upload-complete", id, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)))
-		t0 := time.Now()
-		if err == nil {
-			var res *fcemu.Result
-			res, err = env.Invoke(ctx, fn, payload(env, &Delivery{Fn: fn, Items: []*Item{{Event: e}}}, "wu", ""), fmt.Sprintf("%s%d", warmupPrefix, i))
-			if err == nil && res.Error != nil {
-				err = res.Error
-			}
+		if err != nil {
+			return nil, err
 		}
-		if errs[i] = err; i < len(fns) && env.Stack != nil {
-			cold[i] = env.Stack.Functions[fn].Stats().Instances[0].InitDuration + time.Since(t0)
-		}
-	})
-	if env.Stack == nil {
-		cold = nil
+		p.Deliveries = append(p.Deliveries, &Delivery{ID: i, Fn: fns[i%len(fns)], Items: []*Item{{Event: e}}})
 	}
-	return cold, errors.Join(errs...)
+	recs, _ := Send(ctx, env, p, len(p.Deliveries), 1, "wu")
+	var cold []time.Duration
+	for i, r := range recs {
+		if r.GaveUp {
+			return nil, fmt.Errorf("%s: %v", r.Delivery.Fn, r.Problems)
+		}
+		if i < len(fns) && env.Stack != nil {
+			cold = append(cold, env.Stack.Functions[fns[i]].Stats().Instances[0].InitDuration+r.Latency)
+		}
+	}
+	return cold, nil
 }
 
 // warmupPrefix starts the request ids of warm-up invocations. Their log
 // lines may come through the pipes after the scenario has started, so
-// analyze leaves them out.
-const warmupPrefix = "warmup-"
+// Lines leaves them out.
+const warmupPrefix = "h-wu-"
 
 // answered counts the messages of the attempts an instance answered: the
 // delivery log lines to expect.
@@ -229,12 +226,7 @@ func analyze(res *Result, recs []*DeliveryRecord, lines map[string]*LogLine) {
 			continue
 		}
 		for i, it := range d.Items {
-			out := r.Final[i]
-			switch {
-			case it.Bad != nil && (out.Outcome != map[bool]string{true: "refused", false: "dead-lettered"}[it.Bad.Refused] ||
-				d.HTTP && (out.Status < 400 || out.Status >= 500)):
-				res.Problems = append(res.Problems, fmt.Sprintf("bad input %s (%s) answered %q (status %d)", it.Bad.Nonce, it.Bad.Kind, out.Outcome, out.Status))
-			case it.Event != nil && out.Outcome != "applied" && out.Outcome != "duplicate":
+			if out := r.Final[i]; out.Outcome != "applied" && out.Outcome != "duplicate" {
 				res.Problems = append(res.Problems, fmt.Sprintf("event %s of %s answered %q %s", it.Event.EventID, it.Event.MediaID, out.Outcome, out.Code))
 			}
 		}
@@ -251,11 +243,9 @@ func analyze(res *Result, recs []*DeliveryRecord, lines map[string]*LogLine) {
 				continue // unanswered; WaitFor reported a missing line
 			}
 			res.Conflicts, res.StoreRetries = res.Conflicts+l.Conflicts, res.StoreRetries+l.Retries
-			kn := it.Event != nil && known[a.Instance+"/"+it.Event.MediaID]
+			kn := known[a.Instance+"/"+it.Event.MediaID]
 			class := ClassWarm
 			switch {
-			case it.Bad != nil:
-				class = ClassBad
 			case l.Outcome == "retry":
 				class = ClassRetry
 			case l.Outcome == "duplicate":
@@ -281,7 +271,7 @@ func analyze(res *Result, recs []*DeliveryRecord, lines map[string]*LogLine) {
 			for k, v := range l.OSS {
 				c.Ops[k] += v
 			}
-			if it.Event != nil && (l.Outcome == "applied" || l.Outcome == "duplicate") {
+			if l.Outcome == "applied" || l.Outcome == "duplicate" {
 				known[a.Instance+"/"+it.Event.MediaID] = true
 			}
 		}

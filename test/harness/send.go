@@ -20,7 +20,7 @@ import (
 
 // ItemOutcome is the final answer for one message of a delivery.
 type ItemOutcome struct {
-	Outcome string // applied, duplicate, dead-lettered, refused, retry, or "" when unanswered
+	Outcome string // applied, duplicate, dead-lettered, retry, or "" when unanswered
 	Code    string
 	Status  int // HTTP status, for HTTP deliveries
 }
@@ -127,23 +127,15 @@ func parseAnswer(d *Delivery, ans *fcemu.Result, problems *[]string) ([]ItemOutc
 }
 
 // payload returns the invocation payload of a delivery: a JSON array of
-// CloudEvents, a signed FC HTTP trigger event (VOD's or IMS's signature
-// over the function's callback URL, the timestamp now), or the raw bad
-// payload.
+// CloudEvents, or a signed FC HTTP trigger event (VOD's or IMS's signature
+// over the function's callback URL, the timestamp now).
 func payload(env *Env, d *Delivery, tag, reqID string) []byte {
-	it := d.Items[0]
-	switch {
-	case d.Raw:
-		return it.Bad.Body
-	case d.HTTP:
+	if e := d.Items[0].Event; d.HTTP {
 		scheme, key := signature.VOD, localstack.LocalVODKey
-		if it.Bad != nil || it.Event.Source == callback.SourceIMS {
+		if e.Source == callback.SourceIMS {
 			scheme, key = signature.IMS, localstack.LocalIMSKey
 		}
-		if it.Bad != nil && it.Bad.Kind == BadSignature {
-			key = "not-the-key"
-		}
-		return httpEvent(env, d.Fn, it.body(), tt.SignedHeaders(scheme, env.URL(d.Fn), key, time.Now()), reqID, "203.0.113.7:41000")
+		return httpEvent(env, d.Fn, e.Body, tt.SignedHeaders(scheme, env.URL(d.Fn), key, time.Now()), reqID, "203.0.113.7:41000")
 	}
 	evs := make([][]byte, len(d.Items))
 	for i, it := range d.Items {
@@ -151,7 +143,7 @@ func payload(env *Env, d *Delivery, tag, reqID string) []byte {
 		if it.Base64 {
 			enc = tt.Base64
 		}
-		evs[i] = tt.MNSEvent(fmt.Sprintf("M%s%08X%04X", tag, d.ID, i), it.body(), enc)
+		evs[i] = tt.MNSEvent(fmt.Sprintf("M%s%08X%04X", tag, d.ID, i), it.Event.Body, enc)
 	}
 	return tt.Batch(evs...)
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -105,43 +105,28 @@ func mediaID(tag string, run uint32, i int) string {
 // changes, and sometimes editing, a snapshot (an event type of no known
 // family) and a final deletion.
 func (f *Fixtures) Lifecycle(rng *rand.Rand, id string, t0 time.Time) ([]*Event, error) {
-	type st struct {
-		name string
-		k    int
-	}
-	steps := []st{{"vod-file-upload-complete", 0}, {"ims-register-media-complete", 0}}
+	names := []string{"vod-file-upload-complete", "ims-register-media-complete"}
 	if rng.IntN(2) == 0 {
-		steps[0].name = "ims-file-upload-complete"
+		names[0] = "ims-file-upload-complete"
 	}
 	if rng.Float64() < 0.7 {
-		steps = append(steps, st{"ims-create-audit-complete", 0})
+		names = append(names, "ims-create-audit-complete")
 	}
-	for i, n := 0, 1+rng.IntN(2); i < n; i++ {
-		steps = append(steps, st{"vod-stream-transcode-complete", i})
-	}
-	steps = append(steps, st{"vod-transcode-complete", 0})
-	for i, n := 0, 1+rng.IntN(2); i < n; i++ {
-		steps = append(steps, st{"ims-media-base-change-complete", i})
-	}
-	for _, o := range []struct {
-		p    float64
-		name string
-	}{{0.2, "vod-produce-media-complete"}, {0.1, "vod-snapshot-complete"}, {0.1, "vod-delete-media-complete"}} {
-		if rng.Float64() < o.p {
-			steps = append(steps, st{o.name, 0})
+	names = append(append(append(names, slices.Repeat([]string{"vod-stream-transcode-complete"}, 1+rng.IntN(2))...),
+		"vod-transcode-complete"), slices.Repeat([]string{"ims-media-base-change-complete"}, 1+rng.IntN(2))...)
+	for i, name := range []string{"vod-produce-media-complete", "vod-snapshot-complete", "vod-delete-media-complete"} {
+		if rng.Float64() < []float64{0.2, 0.1, 0.1}[i] {
+			names = append(names, name)
 		}
 	}
-	evs := make([]*Event, len(steps))
-	t := t0
-	for i, s := range steps {
-		if i > 0 {
-			t = t.Add(time.Duration(5+rng.IntN(55)) * time.Second)
-		}
-		e, err := newEvent(id, i, f.step(s.name, id, t, s.k))
+	evs := make([]*Event, len(names))
+	seen := map[string]int{} // the k-th variant of a step repeated
+	for i, t := 0, t0; i < len(names); i, t = i+1, t.Add(time.Duration(5+rng.IntN(55))*time.Second) {
+		e, err := newEvent(id, i, f.step(names[i], id, t, seen[names[i]]))
 		if err != nil {
 			return nil, err
 		}
-		evs[i] = e
+		evs[i], seen[names[i]] = e, seen[names[i]]+1
 	}
 	return evs, nil
 }
@@ -162,85 +147,29 @@ func FamilyRouter(e *Event) string {
 	return "media"
 }
 
-// Bad input kinds: each must end up dead-lettered with its code, but for
-// bad signatures, which are refused and leave nothing.
-const (
-	BadMalformedJSON = "malformed-json" // batch item whose body is not JSON
-	BadMissingField  = "missing-field"  // batch item without MediaId
-	BadWrongFamily   = "wrong-family"   // Live event in a media function's batch
-	BadEnvelope      = "bad-envelope"   // a whole invocation payload that is no envelope
-	BadSignature     = "bad-signature"  // HTTP delivery signed with a wrong key
-	BadInvalidID     = "invalid-id"     // signed HTTP delivery whose MediaId has a '/'
-)
-
-var badKinds = []string{BadMalformedJSON, BadMissingField, BadWrongFamily, BadEnvelope, BadSignature, BadInvalidID}
-
-// BadInput is one injected delivery (or batch item) that must be
-// dead-lettered, or refused when its signature is wrong.
-type BadInput struct {
-	Kind, Nonce, Fn string
-	Code            string // expected dead-letter code
-	Body            []byte // the item body, or the whole payload for BadEnvelope
-	Refused         bool   // answered outcome refused, no letter
-
-}
-
-func (f *Fixtures) badInput(kind, nonce, fn string, t time.Time) *BadInput {
-	b := &BadInput{Kind: kind, Nonce: nonce, Fn: fn}
-	switch kind {
-	case BadMalformedJSON:
-		b.Code, b.Body = "MalformedJSON", []byte(`{"EventType": "FileUploadComplete", "Nonce": "`+nonce+`", "MessageBody": {`)
-	case BadMissingField:
-		b.Code = "MissingField"
-		b.Body = bytes.Replace(f.Body("ims-register-media-complete", nonce, t), []byte(`"MediaId": "`+nonce+`"`), []byte(`"Nonce": "`+nonce+`"`), 1)
-	case BadWrongFamily:
-		b.Code, b.Body = "WrongFamily", []byte(strings.ReplaceAll(f.body["live-record-file"], "liveStream****", nonce))
-	case BadEnvelope:
-		b.Code, b.Body = "MalformedJSON", []byte(`{"requestContext": {"nonce": "`+nonce+`"}, "body": `)
-	case BadSignature:
-		b.Code, b.Refused = "SignatureMismatch", true
-		b.Body = f.Body("ims-register-media-complete", nonce, t)
-	case BadInvalidID:
-		b.Code, b.Body = "InvalidId", f.Body("ims-register-media-complete", "bad/"+nonce, t)
-	}
-	return b
-}
-
-// Item is one message of a delivery: an event or an injected bad input.
+// Item is one message of a delivery.
 type Item struct {
 	Event  *Event
-	Bad    *BadInput
 	Dup    bool // a repeat of an event delivered before
 	Base64 bool // messageBody base64-encoded
 }
 
-// body is what the message carries.
-func (it *Item) body() []byte {
-	if it.Bad != nil {
-		return it.Bad.Body
-	}
-	return it.Event.Body
-}
-
 // Delivery is one invocation: an EventBridge batch of 1..N messages or one
-// signed HTTP callback (or, for BadEnvelope, a payload that is neither).
+// signed HTTP callback.
 type Delivery struct {
 	ID    int
 	Fn    string
 	HTTP  bool
-	Raw   bool // Items[0].Bad.Body is the whole payload
 	Items []*Item
 }
 
 // Plan is the workload of one scenario.
 type Plan struct {
-	// Media maps each MediaId to its distinct events in time order.
-	Media      map[string][]*Event
+	Media      map[string][]*Event // each MediaId's distinct events in time order
 	MediaOrder []string
 	Deliveries []*Delivery
-	Bad        []*BadInput
-	// Distinct counts distinct events; Items counts event messages sent
-	// (duplicates included, bad inputs excluded).
+	// Distinct counts distinct events; Items counts messages sent
+	// (duplicates included).
 	Distinct, Items, Dups int
 }
 
@@ -257,17 +186,15 @@ type PlanOptions struct {
 	BatchMax int
 	HTTP     float64 // share of event messages sent as signed HTTP
 	Base64   float64 // share of EventBridge messages base64-encoded
-	Bad      int
-	// Single sends every message to this function instead of its family's.
-	Single string
+	Single   string  // sends every message to this function instead of its family's
 }
 
 // unit is one message placed on the delivery timeline.
 type unit struct {
-	pos       float64
-	fn        string
-	item      *Item
-	http, raw bool
+	pos  float64
+	fn   string
+	item *Item
+	http bool
 }
 
 // BuildPlan generates the events and cuts them into deliveries.
@@ -276,10 +203,6 @@ func (f *Fixtures) BuildPlan(o PlanOptions) (*Plan, error) {
 	o.BatchMax, o.Window = max(1, o.BatchMax), max(1, o.Window)
 	p := &Plan{Media: map[string][]*Event{}}
 	base := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-	fns := mediaFunctions
-	if o.Single != "" {
-		fns = []string{o.Single}
-	}
 	var units []*unit
 	for i := 0; i < max(1, o.Media) && (o.HotKey == 0 || i == 0); i++ {
 		id := mediaID(o.Tag, o.Run, i)
@@ -334,17 +257,9 @@ func (f *Fixtures) BuildPlan(o PlanOptions) (*Plan, error) {
 		u.item.Base64 = !u.http && rng.Float64() < o.Base64
 	}
 	p.Items = len(units)
-	for i := 0; i < o.Bad; i++ {
-		kind := badKinds[i%len(badKinds)]
-		nonce := fmt.Sprintf("%sbad%06x%04d%s", o.Tag, o.Run&0xffffff, i, strings.ReplaceAll(kind, "-", ""))
-		b := f.badInput(kind, nonce, fns[rng.IntN(len(fns))], base)
-		p.Bad = append(p.Bad, b)
-		units = append(units, &unit{pos: rng.Float64() * maxPos, fn: b.Fn, item: &Item{Bad: b},
-			http: kind == BadSignature || kind == BadInvalidID, raw: kind == BadEnvelope})
-	}
 	sort.SliceStable(units, func(i, j int) bool { return units[i].pos < units[j].pos })
 
-	// Cut into deliveries: HTTP and raw messages alone; EventBridge
+	// Cut into deliveries: HTTP messages alone; EventBridge
 	// messages batched per function, each batch 1..BatchMax long, sent
 	// when full.
 	open := map[string]*Delivery{}
@@ -354,8 +269,8 @@ func (f *Fixtures) BuildPlan(o PlanOptions) (*Plan, error) {
 		p.Deliveries = append(p.Deliveries, d)
 	}
 	for _, u := range units {
-		if u.http || u.raw {
-			emit(&Delivery{Fn: u.fn, HTTP: u.http, Raw: u.raw, Items: []*Item{u.item}})
+		if u.http {
+			emit(&Delivery{Fn: u.fn, HTTP: true, Items: []*Item{u.item}})
 			continue
 		}
 		d := open[u.fn]
