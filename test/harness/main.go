@@ -22,16 +22,9 @@ import (
 	"mediastate/test/ossserver"
 )
 
-// The workload's fixed shape.
-const (
-	hotEvents = 200  // distinct events of the hot-key media
-	dupRate   = 0.3  // share of messages delivered twice in duplicates
-	batchMax  = 5    // largest EventBridge batch
-	httpShare = 0.2  // share of messages sent as signed HTTP callbacks
-	fault503  = 0.05 // faults scenario: OSS 503s, resets, lost responses
-	faultRST  = 0.01
-	faultLost = 0.01
-)
+// The workload's fixed shape: EventBridge batches of 1..batchMax
+// messages, httpShare of them sent as signed HTTP callbacks instead.
+const batchMax, httpShare = 5, 0.2
 
 func main() { os.Exit(run(os.Args[1:])) }
 
@@ -137,39 +130,32 @@ func run(args []string) int {
 
 // scenarios returns every scenario by name.
 func scenarios(cfg *Config, media, instMedia int) map[string]Scenario {
-	lc := PlanOptions{Tag: "lc", Run: cfg.Run, Seed: cfg.Seed, Media: media, Window: 4 * cfg.Senders,
-		BatchMax: batchMax, HTTP: httpShare, Base64: 0.1}
-	faults := ossserver.Faults{Latency: cfg.Latency, Seed: int64(cfg.Seed) + 1}
 	out := map[string]Scenario{}
 	add := func(name, tag, title string, change func(*Scenario)) {
-		sc := Scenario{Name: name, Title: title, Plan: lc, Faults: faults}
-		sc.Plan.Tag = tag
+		sc := Scenario{Name: name, Title: title, Faults: ossserver.Faults{Latency: cfg.Latency, Seed: int64(cfg.Seed) + 1},
+			Plan: PlanOptions{Tag: tag, Run: cfg.Run, Seed: cfg.Seed, Media: media, Window: 4 * cfg.Senders, BatchMax: batchMax, HTTP: httpShare, Base64: 0.1}}
 		if change != nil {
 			change(&sc)
 		}
 		out[name] = sc
 	}
-	add("baseline", "bl", "blind PutObject of the lifecycle bodies to `baseline/<MediaId>/<n>.json`, one request per event, same latency and concurrency: the floor",
-		nil)
+	add("baseline", "bl", "blind PutObject of the lifecycle bodies, one request per event, same latency and concurrency: the floor", nil)
 	add("lifecycle", "lc", fmt.Sprintf("%d media, realistic event sequences in time order, each event to its family's function", media), nil)
-	add("duplicates", "du", fmt.Sprintf("lifecycle with %.0f%% of the messages delivered again later", dupRate*100),
-		func(sc *Scenario) { sc.Plan.DupRate = dupRate })
+	add("duplicates", "du", "lifecycle with 30% of the messages delivered again later", func(sc *Scenario) { sc.Plan.DupRate = 0.3 })
 	add("outoforder", "oo", "lifecycle with all messages shuffled", func(sc *Scenario) { sc.Plan.Shuffle = true })
-	add("faults", "fa", fmt.Sprintf("lifecycle with %.0f%% OSS 503s, %.0f%% connection resets, %.0f%% lost responses", fault503*100, faultRST*100, faultLost*100),
-		func(sc *Scenario) {
-			sc.Faults.Error503Rate, sc.Faults.ResetRate, sc.Faults.LostResponseRate = fault503, faultRST, faultLost
-		})
-	add("hotkey", "hk", fmt.Sprintf("one MediaId, %d distinct events, each its own delivery", hotEvents),
-		func(sc *Scenario) { sc.Plan.HotKey, sc.Plan.BatchMax, sc.Plan.Window = hotEvents, 1, 1 })
-	add("instance", "in", fmt.Sprintf("%d media lifecycles all sent to ONE media instance (RSS under concurrency)", instMedia),
-		func(sc *Scenario) {
-			sc.Plan.Media, sc.Plan.Single, sc.Functions = instMedia, "media", []string{"media"}
-		})
+	add("faults", "fa", "lifecycle with 5% OSS 503s, 1% connection resets, 1% lost responses", func(sc *Scenario) {
+		sc.Faults.Error503Rate, sc.Faults.ResetRate, sc.Faults.LostResponseRate = 0.05, 0.01, 0.01
+	})
+	add("hotkey", "hk", "one MediaId, 200 distinct events, each its own delivery", func(sc *Scenario) {
+		sc.Plan.HotKey, sc.Plan.BatchMax, sc.Plan.Window = 200, 1, 1
+	})
+	add("instance", "in", fmt.Sprintf("%d media lifecycles all sent to ONE media instance (RSS under concurrency)", instMedia), func(sc *Scenario) {
+		sc.Plan.Media, sc.Plan.Single, sc.Functions = instMedia, "media", []string{"media"}
+	})
 	add("hostile", "ho", "lifecycle with anonymous hostile requests mixed in by 4 senders (unsigned, empty, 1 MiB control characters, "+
 		"10,000-deep, 5 MiB, unsigned Live callbacks to liverecord), each answered 4xx; then 20 of each kind alone (nothing stored); "+
-		"then two memory bursts on the media instance; the functions get `GOMEMLIMIT=100MiB` as deployed",
-		func(sc *Scenario) {
-			sc.Hostile, sc.Quiet, sc.Env = true, []string{"liverecord"}, []string{"GOMEMLIMIT=100MiB"}
-		})
+		"then two memory bursts on the media instance; the functions get `GOMEMLIMIT=100MiB` as deployed", func(sc *Scenario) {
+		sc.Hostile, sc.Quiet, sc.Env = true, []string{"liverecord"}, []string{"GOMEMLIMIT=100MiB"}
+	})
 	return out
 }

@@ -18,13 +18,6 @@ import (
 	"mediastate/test/localstack"
 )
 
-// ItemOutcome is the final answer for one message of a delivery.
-type ItemOutcome struct {
-	Outcome string // applied, duplicate, dead-lettered, retry, or "" when unanswered
-	Code    string
-	Status  int // HTTP status, for HTTP deliveries
-}
-
 // Attempt is one invocation of a delivery.
 type Attempt struct {
 	Delivery  *Delivery
@@ -38,7 +31,7 @@ type DeliveryRecord struct {
 	Delivery *Delivery
 	Latency  time.Duration // first send to final answer
 	Attempts []*Attempt
-	Final    []ItemOutcome
+	Final    []pipeline.ItemSummary // per message; an HTTP answer's body as its one item
 	GaveUp   bool
 	Problems []string
 }
@@ -64,11 +57,9 @@ func deliver(ctx context.Context, env *Env, d *Delivery, attempts int, tag strin
 	for n := 0; n < attempts && ctx.Err() == nil; n++ {
 		if n > 0 {
 			// The sender's backoff, kept short so that runs stay short.
-			t := time.NewTimer(time.Duration(rng.Int64N(int64(min(10*time.Millisecond<<n, 200*time.Millisecond)))))
 			select {
-			case <-t.C:
+			case <-time.After(time.Duration(rng.Int64N(int64(min(10*time.Millisecond<<n, 200*time.Millisecond))))):
 			case <-ctx.Done():
-				t.Stop()
 			}
 		}
 		reqID := fmt.Sprintf("h-%s-%d-%d", tag, d.ID, n)
@@ -94,36 +85,28 @@ func deliver(ctx context.Context, env *Env, d *Delivery, attempts int, tag strin
 
 // parseAnswer reads the outcome of each message and whether the delivery
 // must be sent again.
-func parseAnswer(d *Delivery, ans *fcemu.Result, problems *[]string) ([]ItemOutcome, bool) {
-	items := make([]ItemOutcome, len(d.Items))
+func parseAnswer(d *Delivery, ans *fcemu.Result, problems *[]string) ([]pipeline.ItemSummary, bool) {
+	items := make([]pipeline.ItemSummary, len(d.Items))
 	if ans.Error != nil {
 		return items, true // a failed batch: EventBridge delivers all of it again
 	}
-	if d.HTTP {
-		var hr trigger.HTTPResponse
-		var body struct{ Outcome, Code string }
-		if json.Unmarshal(ans.Payload, &hr) != nil || hr.StatusCode == 0 {
-			*problems = append(*problems, fmt.Sprintf("HTTP answer is not an HTTP response: %.200s", ans.Payload))
-			return items, true
-		}
-		_ = json.Unmarshal([]byte(hr.Body), &body)
-		items[0] = ItemOutcome{Outcome: body.Outcome, Code: body.Code, Status: hr.StatusCode}
-		// 503 Retry-After: VOD sends it again; 4xx: it gives up.
-		return items, hr.StatusCode >= 500
-	}
+	var hr trigger.HTTPResponse
 	var sum pipeline.Summary
-	if err := json.Unmarshal(ans.Payload, &sum); err != nil || len(sum.Results) != len(d.Items) {
-		*problems = append(*problems, fmt.Sprintf("answer is not a summary of %d results: %.200s", len(d.Items), ans.Payload))
-		return items, true
-	}
-	retry := false
-	for _, r := range sum.Results {
-		if r.Index >= 0 && r.Index < len(items) {
-			items[r.Index] = ItemOutcome{Outcome: string(r.Outcome), Code: r.Code}
-			retry = retry || r.Outcome == pipeline.Retry
+	switch {
+	case d.HTTP && json.Unmarshal(ans.Payload, &hr) == nil && hr.StatusCode != 0:
+		_ = json.Unmarshal([]byte(hr.Body), &items[0])
+		return items, hr.StatusCode >= 500 // 503 Retry-After: VOD sends it again; 4xx: it gives up
+	case !d.HTTP && json.Unmarshal(ans.Payload, &sum) == nil && len(sum.Results) == len(d.Items):
+		retry := false
+		for _, r := range sum.Results {
+			if r.Index >= 0 && r.Index < len(items) {
+				items[r.Index], retry = r, retry || r.Outcome == pipeline.Retry
+			}
 		}
+		return items, retry
 	}
-	return items, retry
+	*problems = append(*problems, fmt.Sprintf("answer is not an HTTP response or a summary of %d results: %.200s", len(d.Items), ans.Payload))
+	return items, true
 }
 
 // payload returns the invocation payload of a delivery: a JSON array of
@@ -139,11 +122,7 @@ func payload(env *Env, d *Delivery, tag, reqID string) []byte {
 	}
 	evs := make([][]byte, len(d.Items))
 	for i, it := range d.Items {
-		enc := tt.Plain
-		if it.Base64 {
-			enc = tt.Base64
-		}
-		evs[i] = tt.MNSEvent(fmt.Sprintf("M%s%08X%04X", tag, d.ID, i), it.Event.Body, enc)
+		evs[i] = tt.MNSEvent(tt.NewID(), it.Event.Body, map[bool]tt.Encoding{false: tt.Plain, true: tt.Base64}[it.Base64])
 	}
 	return tt.Batch(evs...)
 }
