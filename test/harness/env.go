@@ -6,132 +6,46 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
-
-	"mediastate/shared/fcapp"
-	"mediastate/shared/ossx"
-	"mediastate/test/fcemu"
 	"mediastate/test/localstack"
-	"mediastate/test/ossserver"
 )
 
-// Env is a running system under test: functions, the OSS server and a
-// client of it.
+// Env is a running system under test: the local stack (the functions as
+// their binaries behind the FC emulator, or in process as their main
+// builds them) and the sink of their log lines.
 type Env struct {
-	OSS    *ossserver.Server
-	Client *ossx.Bucket
-	Prefix string
-	URL    func(fn string) string // the callback URL the functions verify
-	Logs   *LogSink
-	// Stack is set when the functions run as processes.
-	Stack *localstack.Stack
-	// Invoke runs one invocation of fn, as FC's InvokeFunction does.
-	Invoke func(ctx context.Context, fn string, payload []byte, requestID string) (*fcemu.Result, error)
-	Close  func() error
+	*localstack.Stack
+	Logs *LogSink
 }
 
-// StartEnv starts the functions as their built binaries behind the FC
-// runtime-API emulator (the local stack), or in process with fcapp.New.
+// StartEnv starts the local stack with the functions fns.
 func StartEnv(ctx context.Context, cfg *Config, fns []string, extraEnv []string) (*Env, error) {
-	if cfg.InProcess {
-		return startInProcess(fns, cfg.Instances, extraEnv)
-	}
 	sink := NewLogSink()
 	st, err := localstack.Start(ctx, localstack.Options{Root: cfg.Root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: fns,
-		Instances: cfg.Instances, Timeout: functionTimeout, Log: sink, Env: extraEnv, BinCache: cfg.BinCache})
+		Instances: cfg.Instances, Timeout: functionTimeout, Log: sink, Env: extraEnv, BinCache: cfg.BinCache, InProcess: cfg.InProcess})
 	if err != nil {
 		return nil, err
 	}
-	invoke := func(ctx context.Context, fn string, payload []byte, requestID string) (*fcemu.Result, error) {
-		if f, ok := st.Functions[fn]; ok {
-			return f.Invoke(ctx, payload, fcemu.WithRequestID(requestID))
-		}
-		return nil, fmt.Errorf("no function %s", fn)
-	}
-	return &Env{OSS: st.OSS, Client: st.Client, Prefix: st.Prefix, Logs: sink, Stack: st, Invoke: invoke, Close: st.Close,
-		URL: func(fn string) string { return st.URL + "/" + fn }}, nil
+	return &Env{st, sink}, nil
 }
 
-// startInProcess runs each function as fcapp Apps in this process, the
-// pipeline the binaries run minus fc.Start.
-func startInProcess(fns []string, instances int, extraEnv []string) (*Env, error) {
-	srv, err := ossserver.Start(ossserver.Options{
-		Credentials: []ossserver.Credential{{AccessKeyID: localstack.LocalAccessKeyID, AccessKeySecret: localstack.LocalAccessKeySecret}},
-		Buckets:     []string{localstack.LocalBucket},
-	}, "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	key := ossx.Key{AccessKeyID: localstack.LocalAccessKeyID, AccessKeySecret: localstack.LocalAccessKeySecret}
-	client, err := ossx.New(ossx.Config{Endpoint: srv.URL(), Bucket: localstack.LocalBucket, Credentials: ossx.NewCredentials(key)})
-	if err != nil {
-		srv.Close()
-		return nil, err
-	}
-	sink := NewLogSink()
-	url := func(fn string) string { return "http://harness.invalid/" + fn }
-	apps := map[string][]*fcapp.App{}
-	for _, fn := range fns {
-		vars := map[string]string{
-			"OSS_ENDPOINT": srv.URL(), "OSS_BUCKET": localstack.LocalBucket, "STATE_PREFIX": "mediastate/",
-			"OSS_ACCESS_KEY_ID": key.AccessKeyID, "OSS_ACCESS_KEY_SECRET": key.AccessKeySecret, "CALLBACK_ALLOW_HTTP": "true",
-			"VOD_CALLBACK_URL": url(fn), "VOD_CALLBACK_KEYS": localstack.LocalVODKey,
-			"IMS_CALLBACK_URL": url(fn), "IMS_CALLBACK_KEYS": localstack.LocalIMSKey,
-			"LIVE_CALLBACK_URL": url(fn), "LIVE_CALLBACK_KEYS": localstack.LocalLiveKey,
-		}
-		for _, kv := range extraEnv {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				vars[k] = v
-			}
-		}
-		spec, ok := fcapp.SpecFor(fn)
-		for i := 0; i < max(1, instances); i++ {
-			app, err := fcapp.New(spec, func(k string) string { return vars[k] }, slog.New(slog.NewJSONHandler(sink, nil)))
-			if !ok || err != nil {
-				srv.Close()
-				return nil, fmt.Errorf("in process %s: %v", fn, err)
-			}
-			apps[fn] = append(apps[fn], app)
-		}
-	}
-	var next atomic.Uint64
-	invoke := func(ctx context.Context, fn string, payload []byte, requestID string) (*fcemu.Result, error) {
-		if len(apps[fn]) == 0 {
-			return nil, fmt.Errorf("no function %s", fn)
-		}
-		k := int(next.Add(1) % uint64(len(apps[fn])))
-		ctx, cancel := context.WithTimeout(ctx, functionTimeout)
-		defer cancel()
-		ctx = fccontext.NewContext(ctx, &fccontext.FcContext{RequestID: requestID, Credentials: fccontext.Credentials{
-			AccessKeyId: key.AccessKeyID, AccessKeySecret: key.AccessKeySecret}})
-		out, err := apps[fn][k].Handle(ctx, payload)
-		res := &fcemu.Result{RequestID: requestID, Instance: k}
-		if err != nil {
-			res.Error = &fcemu.InvokeError{Message: err.Error()}
-			return res, nil
-		}
-		res.Payload, err = json.Marshal(out)
-		return res, err
-	}
-	return &Env{OSS: srv, Client: client, Prefix: "mediastate/", URL: url, Logs: sink, Invoke: invoke, Close: srv.Close}, nil
-}
+// callbackURL is the URL the function fn verifies callbacks against.
+func (e *Env) callbackURL(fn string) string { return e.URL + "/" + fn }
 
 // PeakRSS returns, per function, the largest peak RSS (VmHWM) of its
 // instances and the most invocations one of them ran at once (nil in
 // process).
 func (e *Env) PeakRSS() (map[string]int64, map[string]int) {
-	if e.Stack == nil {
+	if len(e.Functions) == 0 {
 		return nil, nil
 	}
 	rss, running := map[string]int64{}, map[string]int{}
-	for name, f := range e.Stack.Functions {
+	for name, f := range e.Functions {
 		rss[name] = slices.Max(append(f.PeakRSS(), 0))
 		for _, in := range f.Stats().Instances {
 			running[name] = max(running[name], in.PeakRunning)

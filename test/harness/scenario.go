@@ -183,8 +183,8 @@ func warmUp(ctx context.Context, env *Env, fx *Fixtures, fns []string, cfg *Conf
 		if r.GaveUp {
 			return nil, fmt.Errorf("%s: %v", r.Delivery.Fn, r.Problems)
 		}
-		if i < len(fns) && env.Stack != nil {
-			cold = append(cold, env.Stack.Functions[fns[i]].Stats().Instances[0].InitDuration+r.Latency)
+		if i < len(fns) && len(env.Functions) > 0 {
+			cold = append(cold, env.Functions[fns[i]].Stats().Instances[0].InitDuration+r.Latency)
 		}
 	}
 	return cold, nil
@@ -289,7 +289,7 @@ func RunBaseline(ctx context.Context, cfg *Config, fx *Fixtures, sc Scenario) (*
 	if err != nil {
 		return nil, err
 	}
-	env, err := startInProcess(nil, 1, nil)
+	env, err := StartEnv(ctx, &Config{Root: cfg.Root, Instances: 1, InProcess: true}, []string{"media"}, nil)
 	if err != nil {
 		return nil, err
 	}

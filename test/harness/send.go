@@ -118,7 +118,7 @@ func payload(env *Env, d *Delivery, tag, reqID string) []byte {
 		if e.Source == callback.SourceIMS {
 			scheme, key = signature.IMS, localstack.LocalIMSKey
 		}
-		return httpEvent(env, d.Fn, e.Body, tt.SignedHeaders(scheme, env.URL(d.Fn), key, time.Now()), reqID, "203.0.113.7:41000")
+		return httpEvent(env, d.Fn, e.Body, tt.SignedHeaders(scheme, env.callbackURL(d.Fn), key, time.Now()), reqID, "203.0.113.7:41000")
 	}
 	evs := make([][]byte, len(d.Items))
 	for i, it := range d.Items {
@@ -133,5 +133,5 @@ func httpEvent(env *Env, fn string, body []byte, h http.Header, reqID, remote st
 	if h == nil {
 		h = http.Header{"Content-Type": {"application/json"}}
 	}
-	return tt.JSON(tt.PostEvent(env.URL(fn), body, h, remote, reqID, time.Now()))
+	return tt.JSON(tt.PostEvent(env.callbackURL(fn), body, h, remote, reqID, time.Now()))
 }
