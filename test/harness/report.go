@@ -153,7 +153,7 @@ func (r *Report) Markdown(w io.Writer) {
 	p("\nEvents/s counts distinct events over the wall time of the sends; OSS requests are counted by the server over the same time and " +
 		"divided by distinct events (dead letters and retries included). Delivery latency is per invocation as the sender sees it, from the " +
 		"first attempt to the final answer. Lost races and store retries come from the functions' per-delivery log lines. The checks " +
-		"(exactly once against the in-process fold, versions 1..n with no regression, dead letters, answers) run after each scenario.\n\n")
+		"(exactly once against the in-process fold, versions 1..n with no regression, no dead letter, every answer and its log line) run after each scenario.\n\n")
 
 	p("## Goals\n\n| goal | target | measured | status |\n| --- | --- | --- | --- |\n")
 	r.goals(func(name, target string, ok bool, measured string) {
@@ -180,7 +180,7 @@ func (r *Report) Markdown(w io.Writer) {
 			p("; %s %s (≤%d at once)", k, mb(s.PeakRSS[k]), s.PeakRunning[k])
 		}
 		if s.Hostile != nil {
-			p("; hostile requests mixed in: %v", s.Hostile.Mixed)
+			p("; hostile requests mixed in: %s", strings.Trim(fmt.Sprint(s.Hostile.Mixed), "map[]"))
 		}
 		p("\n")
 		for _, v := range s.Problems {
