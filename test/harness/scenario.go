@@ -217,7 +217,7 @@ func analyze(res *Result, recs []*DeliveryRecord, lines map[string]*LogLine) {
 	for _, r := range recs {
 		d := r.Delivery
 		lat, all = append(lat, r.Latency), append(all, r.Attempts...)
-		res.Invocations, res.Redelivered = res.Invocations+len(r.Attempts), res.Redelivered+len(r.Attempts)-1
+		res.Invocations, res.Redelivered = res.Invocations+len(r.Attempts), res.Redelivered+max(0, len(r.Attempts)-1)
 		if d.HTTP {
 			res.HTTP++
 		}
