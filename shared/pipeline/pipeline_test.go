@@ -117,7 +117,7 @@ func TestRecover(t *testing.T) {
 }
 
 func TestDeadLetter(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Start(t) // over the OSS protocol and the real SDK
 	dl := deadletter.New(env.Bucket(t), "p/", "media")
 	reqID := func(context.Context) string { return "req-1" }
 	bad := apierr.Field(apierr.MissingField, "X", "MediaId", "required")
@@ -201,7 +201,7 @@ func TestLogLine(t *testing.T) {
 
 // invoker builds a pipeline whose core decodes and returns outcome/err.
 func invoker(t *testing.T, outcome Outcome, err error) (*Invoker, *deadletter.Store) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	dl := deadletter.New(env.Bucket(t), "p/", "media")
 	reqID := func(context.Context) string { return "" }
 	c := func(ctx context.Context, d *trigger.Delivery) *Result {

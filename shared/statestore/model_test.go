@@ -107,7 +107,7 @@ type model struct {
 func runModel(t testing.TB, seed uint64) *model {
 	m := &model{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), clock: &modelClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		sent: map[string][]string{}, acked: map[string]ack{}, written: map[string]int{}, newest: map[string]seen{}}
-	m.env = osstest.StartWithClock(t, m.clock.at)
+	m.env = osstest.Memory(m.clock.at)
 	// Seeds run in one test: close each seed's server (and so its clients'
 	// connections) when the seed ends, not when the test does.
 	defer m.env.Server.Close()
@@ -139,13 +139,7 @@ func (m *model) newInstance(i int) *statestore.Store[doc] {
 	ttl := time.Duration(1+m.rng.IntN(10)) * time.Minute
 	m.logf("instance %d: cache size %d, TTL %v", i, 1+i%3, ttl)
 	fast := retry.Policy{Attempts: 4, Base: 50 * time.Microsecond, Max: 200 * time.Microsecond}
-	cfg := m.env.Config()
-	cfg.Retry = fast
-	b, err := ossx.New(cfg)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	return newStore(m.t, b, statestore.Options{Now: m.clock.now, CacheTTL: ttl, CacheSize: 1 + i%3,
+	return newStore(m.t, m.env.Bucket(m.t, fast), statestore.Options{Now: m.clock.now, CacheTTL: ttl, CacheSize: 1 + i%3,
 		Retry: fast, Conflict: fast})
 }
 

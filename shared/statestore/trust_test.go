@@ -20,7 +20,7 @@ import (
 func TestStaleCacheAfterSweep(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	env := osstest.StartWithClock(t, clock)
+	env := osstest.Memory(clock)
 	a := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
 	b := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
 	update(t, a, "x", "e1", statestore.UpdateOptions{})
@@ -47,7 +47,7 @@ func TestStaleCacheAfterSweep(t *testing.T) {
 func TestCreateFirstAfterSweep(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	env := osstest.StartWithClock(t, clock)
+	env := osstest.Memory(clock)
 	a := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
 	for i := 1; i <= 6; i++ {
 		update(t, a, "x", "e"+string(rune('0'+i)), statestore.UpdateOptions{})
@@ -77,7 +77,7 @@ func TestCreateFirstAfterSweep(t *testing.T) {
 func TestDirectReadKeepsTrust(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	env := osstest.StartWithClock(t, clock)
+	env := osstest.Memory(clock)
 	a := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
 	b := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
 	item := func(i int) string { return "e" + string(rune('A'+i)) }
@@ -131,7 +131,7 @@ func checkChain(t *testing.T, env *osstest.Env, id string) {
 // (it is no hole), and our answer says written: exactly one of the two
 // writers of the event must say so.
 func TestCreateFirstBuiltOnBeforeConfirmed(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	b := newStore(t, env.Bucket(t), statestore.Options{})
 	var other statestore.Result
 	interleaved := false

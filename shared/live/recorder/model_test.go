@@ -94,7 +94,7 @@ const (
 
 func runLiveModel(t testing.TB, seed uint64) *liveModel {
 	m := &liveModel{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x11fe)), clock: newClock(t0), lastBody: map[string]time.Time{}}
-	m.env = osstest.StartWithClock(t, m.clock.now)
+	m.env = osstest.Memory(m.clock.now)
 	// Seeds run in one test: close each seed's server (and so its clients'
 	// connections) when the seed ends, not when the test does.
 	defer m.env.Server.Close()
