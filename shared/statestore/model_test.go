@@ -38,10 +38,7 @@ import (
 // detector or with -short; .ci/run runs 2000), MODEL_SEED runs one seed,
 // printing its history.
 func TestModel(t *testing.T) {
-	modeltest.Run(t, "MODEL", "./shared/statestore", 400, 100, 2, func(seed uint64) modeltest.Outcome {
-		m := runModel(t, seed)
-		return modeltest.Outcome{Log: m.log, Err: m.err}
-	})
+	modeltest.Run(t, "MODEL", "./shared/statestore", 400, 100, 2, func(seed uint64) modeltest.Outcome { return runModel(t, seed).outcome() })
 }
 
 // modelClock is the fake clock. Stores read it through now, which may let
@@ -142,6 +139,8 @@ func (m *model) newInstance(i int) *statestore.Store[doc] {
 	return newStore(m.t, m.env.Bucket(m.t, fast), statestore.Options{Now: m.clock.now, CacheTTL: ttl, CacheSize: 1 + i%3,
 		Retry: fast, Conflict: fast})
 }
+
+func (m *model) outcome() modeltest.Outcome { return modeltest.Outcome{Log: m.log, Err: m.err} }
 
 func (m *model) logf(format string, args ...any) {
 	m.log = append(m.log, fmt.Sprintf("%s %s", m.clock.at().Format("15:04:05"), fmt.Sprintf(format, args...)))

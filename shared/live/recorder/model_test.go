@@ -44,8 +44,7 @@ import (
 // race detector or -short); LIVE_MODEL_SEED runs one, printing its history.
 func TestLiveModel(t *testing.T) {
 	modeltest.Run(t, "LIVE_MODEL", "./shared/live/recorder", 150, 40, 2, func(seed uint64) modeltest.Outcome {
-		m := runLiveModel(t, seed)
-		return modeltest.Outcome{Log: m.log, Err: m.err}
+		return runLiveModel(t, seed).outcome()
 	})
 }
 
@@ -150,6 +149,9 @@ func runLiveModel(t testing.TB, seed uint64) *liveModel {
 	}
 	return m
 }
+
+// outcome is what the run found, for modeltest.
+func (m *liveModel) outcome() modeltest.Outcome { return modeltest.Outcome{Log: m.log, Err: m.err} }
 
 func (m *liveModel) logf(format string, args ...any) {
 	m.log = append(m.log, m.clock.now().Format("15:04:05.000 ")+fmt.Sprintf(format, args...))

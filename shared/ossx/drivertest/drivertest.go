@@ -288,6 +288,18 @@ func (s *suite) putAll(t *testing.T, keys []string) {
 	}
 }
 
+// putNames writes base+name for each of listNames and returns the keys in
+// byte order.
+func (s *suite) putNames(t *testing.T, base string) []string {
+	t.Helper()
+	var all []string
+	for _, n := range listNames {
+		all = append(all, base+n)
+	}
+	s.putAll(t, all)
+	return slices.Sorted(slices.Values(all))
+}
+
 // listAll pages through a listing of at most maxKeys entries a page and
 // returns every key and common prefix.
 func (s *suite) listAll(t *testing.T, o ossx.ListOptions) (keys, prefixes []string) {
@@ -318,12 +330,7 @@ func (s *suite) listAll(t *testing.T, o ossx.ListOptions) (keys, prefixes []stri
 // start-after lists strictly later keys; lists see writes and deletes.
 func (s *suite) testList(t *testing.T) {
 	base := s.key("list/")
-	var all []string
-	for _, n := range listNames {
-		all = append(all, base+n)
-	}
-	s.putAll(t, all)
-	sorted := slices.Sorted(slices.Values(all))
+	sorted := s.putNames(t, base)
 	for _, mk := range []int{1, 3, 1000} {
 		if keys, prefixes := s.listAll(t, ossx.ListOptions{Prefix: base, MaxKeys: mk}); !slices.Equal(keys, sorted) || len(prefixes) != 0 {
 			t.Fatalf("List MaxKeys %d:\n got %q\nwant %q (prefixes %q)", mk, keys, sorted, prefixes)
@@ -354,13 +361,8 @@ func (s *suite) testList(t *testing.T) {
 // once across pages, as the CLI's dead-letter listing reads them.
 func (s *suite) testListDelimiter(t *testing.T) {
 	base := s.key("delim/")
-	var all []string
-	for _, n := range listNames {
-		all = append(all, base+n)
-	}
-	s.putAll(t, all)
 	var wantKeys, wantPrefixes []string
-	for _, k := range slices.Sorted(slices.Values(all)) {
+	for _, k := range s.putNames(t, base) {
 		rest := strings.TrimPrefix(k, base)
 		if i := strings.Index(rest, "/"); i >= 0 {
 			if p := base + rest[:i+1]; !slices.Contains(wantPrefixes, p) {
