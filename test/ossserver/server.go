@@ -84,10 +84,6 @@ type Options struct {
 	// Logf, when set, receives one line per failed request and injected
 	// fault.
 	Logf func(format string, args ...any)
-	// Now is the clock that stamps objects' LastModified; default
-	// time.Now. Signature times are always checked against the real clock,
-	// as the SDK signs with it.
-	Now func() time.Time
 }
 
 // Server is an OSS protocol server. Its methods are safe for concurrent use.
@@ -111,8 +107,9 @@ type Server struct {
 	url     string
 }
 
-// New returns a Server that is not listening; serve it with Handler, or use
-// Start instead.
+// New returns a Server that is not listening: it is an http.Handler (serve
+// it over HTTP/1.1, as connection-reset faults hijack the connection), or
+// use Start instead.
 func New(opts Options) (*Server, error) {
 	if len(opts.Credentials) == 0 {
 		return nil, errors.New("ossserver: at least one credential is required")
@@ -139,7 +136,7 @@ func New(opts Options) (*Server, error) {
 		if !validBucketName(name) {
 			return nil, fmt.Errorf("ossserver: invalid bucket name %q", name)
 		}
-		st := memstore.New(memstore.Options{Now: opts.Now})
+		st := memstore.New(memstore.Options{})
 		if s.dir != "" {
 			if err := load(st, s.file(name)); err != nil {
 				return nil, err
@@ -232,26 +229,15 @@ func (s *Server) Endpoint() string { return s.url }
 // Region returns the region V4 signatures must be scoped to.
 func (s *Server) Region() string { return s.region }
 
-// Handler returns the server's HTTP handler, for use with net/http or
-// httptest. Serve it over HTTP/1.1: connection-reset faults hijack the
-// connection.
-func (s *Server) Handler() http.Handler { return s }
-
 // SetFaults replaces the injected faults; they apply to requests that
 // arrive afterwards.
 func (s *Server) SetFaults(f Faults) error { return s.faults.Set(f) }
-
-// CurrentFaults returns the injected faults.
-func (s *Server) CurrentFaults() Faults { return s.faults.Current() }
 
 // Stats returns a copy of the request, error and fault counters.
 func (s *Server) Stats() Stats { return s.faults.Stats() }
 
 // ResetStats zeroes the counters.
 func (s *Server) ResetStats() { s.faults.ResetStats() }
-
-// Store returns the storage of a bucket, nil when the server has none.
-func (s *Server) Store(bucket string) *memstore.Store { return s.buckets[bucket] }
 
 // SetVersioning sets a bucket's versioning status: "Enabled", "Suspended",
 // or "" for never enabled, which OSS cannot go back to.

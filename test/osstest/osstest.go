@@ -60,17 +60,9 @@ func (m *memory) Close() error                                { return nil }
 // Start starts a test server on loopback, closed at test end.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	return StartWithClock(t, nil)
-}
-
-// StartWithClock is Start with the clock that stamps objects'
-// LastModified (nil: the real one), for tests that step time.
-func StartWithClock(t testing.TB, now func() time.Time) *Env {
-	t.Helper()
 	srv, err := ossserver.Start(ossserver.Options{
 		Credentials: []ossserver.Credential{{AccessKeyID: AccessKeyID, AccessKeySecret: AccessKeySecret}},
 		Buckets:     []string{Bucket},
-		Now:         now,
 	}, "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("start OSS test server: %v", err)
