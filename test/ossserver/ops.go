@@ -56,7 +56,7 @@ type operation struct {
 var (
 	opGetBucketVersioning = &operation{"GetBucketVersioning", (*Server).getVersioning, []string{"versioning"}, nil}
 	opListObjectsV2       = &operation{"ListObjectsV2", (*Server).listObjectsV2, []string{
-		"list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "fetch-owner", "encoding-type"}, nil}
+		"list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "encoding-type"}, nil}
 	opDeleteObjects = &operation{"DeleteObjects", (*Server).deleteObjects, []string{"delete", "encoding-type"}, nil}
 	opPutObject     = &operation{"PutObject", (*Server).putObject, nil, []string{hdrForbidOverwrite, "X-Oss-Storage-Class"}}
 	opGetObject     = &operation{"GetObject", (*Server).getObject, nil, nil}

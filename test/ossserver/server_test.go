@@ -1,6 +1,7 @@
 package ossserver_test
 
 import (
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -117,5 +118,59 @@ func TestDirSurvivesRestart(t *testing.T) {
 	}
 	if v, err := b.Client.GetBucketVersioning(bucketName); err != nil || v.Status != "Suspended" {
 		t.Fatalf("versioning after restart: %+v %v", v, err)
+	}
+}
+
+// TestValidation: options, names and arguments are checked as OSS checks
+// them, and every request is counted by operation.
+func TestValidation(t *testing.T) {
+	for _, o := range []ossserver.Options{
+		{Buckets: []string{bucketName}},
+		{Credentials: []ossserver.Credential{{AccessKeyID: testAK}}},
+		{Credentials: []ossserver.Credential{{AccessKeyID: testAK, AccessKeySecret: testSK}}, Buckets: []string{"Bad_Name"}},
+	} {
+		if _, err := ossserver.New(o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+	srv := start(t, nil)
+	b := bucket(t, srv)
+	other, err := b.Client.Bucket("no-such-bucket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		err    error
+		status int
+		code   string
+	}{
+		{"unknown bucket", put(other, "k", "v"), http.StatusNotFound, "NoSuchBucket"},
+		{"key too long", put(b, strings.Repeat("k", 1024), "v"), http.StatusBadRequest, "InvalidObjectName"},
+		{"forbid-overwrite maybe", put(b, "k", "v", oss.SetHeader("X-Oss-Forbid-Overwrite", "maybe")), http.StatusBadRequest, "InvalidArgument"},
+		{"wrong Content-MD5", put(b, "k", "v", oss.ContentMD5("1B2M2Y8AsgTpgAmY7PhCfg==")), http.StatusBadRequest, "InvalidDigest"},
+		{"max-keys 0", func() error { _, err := b.ListObjectsV2(oss.MaxKeys(0)); return err }(), http.StatusBadRequest, "InvalidArgument"},
+		{"bad token", func() error { _, err := b.ListObjectsV2(oss.ContinuationToken("!")); return err }(), http.StatusBadRequest, "InvalidArgument"},
+		{"fetch-owner", func() error { _, err := b.ListObjectsV2(oss.FetchOwner(true)); return err }(), http.StatusNotImplemented, "NotImplemented"},
+		{"unknown x-oss header", put(b, "k", "v", oss.SetHeader("X-Oss-Tagging", "a=b")), http.StatusNotImplemented, "NotImplemented"},
+	}
+	for _, c := range cases {
+		wantCode(t, c.name, c.err, c.status, c.code)
+	}
+	if _, err := get(b, "k"); err == nil {
+		t.Fatal("a refused PutObject wrote")
+	}
+	srv.ResetStats()
+	mustPut(t, b, "k", "v")
+	_, _ = get(b, "k")
+	_, _ = b.GetObjectDetailedMeta("k")
+	_, _ = b.ListObjectsV2()
+	_, _ = b.DeleteObjects([]string{"k", "j"})
+	_ = b.DeleteObject("k")
+	_, _ = get(b, "k")
+	_, _ = b.Client.GetBucketVersioning(bucketName)
+	want := map[string]int64{"PutObject": 1, "GetObject": 2, "HeadObject": 1, "ListObjectsV2": 1, "DeleteObjects": 1, "DeleteObject": 1, "GetBucketVersioning": 1}
+	if st := srv.Stats(); !maps.Equal(st.Requests, want) || st.Errors["NoSuchKey"] != 1 {
+		t.Fatalf("stats %+v, want requests %v and one NoSuchKey", st, want)
 	}
 }
