@@ -216,22 +216,10 @@ func TestQueryMatchesModel(t *testing.T) {
 		m.rec.NotifyTime = FormatTime(m.occ.ReceivedAt)
 		all = append(all, m)
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
 	for _, m := range all {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if _, err := s.Put(ctx, m.occ, m.rec); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
+		if _, err := s.Put(ctx, m.occ, m.rec); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for qi := 0; qi < 150; qi++ {
 		q := Query{Domain: domains[r.IntN(2)], PageSize: []int{1, 3, 7, 20, 500}[r.IntN(5)], PageNumber: 1 + r.IntN(6)}
