@@ -12,6 +12,8 @@ require gopkg.in/yaml.v3 v3.0.1
 
 require github.com/aliyun/alibabacloud-oss-go-sdk-v2 v1.6.1
 
+require golang.org/x/sync v0.18.0
+
 require (
 	github.com/aliyun/fc-runtime-go-sdk v0.3.1
 	golang.org/x/text v0.14.0 // indirect

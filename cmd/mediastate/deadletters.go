@@ -60,9 +60,6 @@ func deadletterListCommand() command {
 			fn := fs.String("function", "", "only this function's letters (default: every function's)")
 			limit := fs.Int("limit", 0, "stop after this many letters (0: all)")
 			return func(e *env, args []string) error {
-				if err := exactArgs(args, 0); err != nil {
-					return err
-				}
 				fns := []string{*fn}
 				if *fn == "" {
 					var err error
@@ -142,12 +139,9 @@ func (e *env) letterKey(arg string) (string, string, error) {
 }
 
 func deadletterShowCommand() command {
-	return command{name: "show", args: "<key | function/hash>", summary: "one dead letter in full (headers are stored with secrets redacted)",
+	return command{name: "show", nargs: 1, args: "<key | function/hash>", summary: "one dead letter in full (headers are stored with secrets redacted)",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			return func(e *env, args []string) error {
-				if err := exactArgs(args, 1); err != nil {
-					return err
-				}
 				key, fn, err := e.letterKey(args[0])
 				if err != nil {
 					return err
@@ -188,9 +182,6 @@ func deadletterReplayCommand() command {
 			unverified := fs.Bool("include-unverified", false, "also replay letters whose HTTP signature did not verify (check them first with show)")
 			verbose := fs.Bool("v", false, "print the pipeline's log lines on stderr")
 			return func(e *env, args []string) error {
-				if err := exactArgs(args, 0); err != nil {
-					return err
-				}
 				spec, ok := fcapp.SpecFor(*fn)
 				if !ok {
 					return fmt.Errorf("-function %q: want one of %s", *fn, strings.Join(fcapp.CallbackFunctions(), ", "))

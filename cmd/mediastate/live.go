@@ -30,9 +30,6 @@ func liveQueryCommand() command {
 			size := fs.Int("page-size", describe.DefaultPageSize, "PageSize, 1..500")
 			page := fs.Int("page", 1, "PageNumber")
 			return func(e *env, args []string) error {
-				if err := exactArgs(args, 0); err != nil {
-					return err
-				}
 				now := time.Now().UTC().Truncate(time.Second)
 				if start.t.IsZero() {
 					start.t = now.Add(-time.Hour)

@@ -111,6 +111,8 @@ type env struct {
 // command is one subcommand.
 type command struct {
 	name, args, summary string
+	// nargs is the number of positional arguments the command takes.
+	nargs int
 	// flags declares the command's flags on fs; run runs it with the
 	// positional arguments.
 	flags func(fs *flag.FlagSet) func(e *env, args []string) error
@@ -240,6 +242,10 @@ func runCommand(ctx context.Context, cmd command, args []string, getenv func(str
 		return errUsage
 	}
 	positional = append(positional, fs.Args()...)
+	if len(positional) != cmd.nargs {
+		fs.Usage()
+		return errUsage
+	}
 	if e.format != "json" && e.format != "table" {
 		return fmt.Errorf("-o %q: want json or table", e.format)
 	}
@@ -291,12 +297,4 @@ func splitArgs(fs *flag.FlagSet, args []string) (flags, positional []string) {
 		}
 	}
 	return flags, positional
-}
-
-// exactArgs checks the number of positional arguments.
-func exactArgs(args []string, n int) error {
-	if len(args) != n {
-		return errUsage
-	}
-	return nil
 }

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"mediastate/shared/callback"
 	"mediastate/shared/live"
@@ -41,12 +42,9 @@ func lastEvent(m *state.Media) (state.AppliedEvent, bool) {
 }
 
 func getCommand() command {
-	return command{name: "get", args: "<MediaId>", summary: "the newest state of a media asset (one LIST + one GET)",
+	return command{name: "get", nargs: 1, args: "<MediaId>", summary: "the newest state of a media asset (one LIST + one GET)",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			return func(e *env, args []string) error {
-				if err := exactArgs(args, 1); err != nil {
-					return err
-				}
 				s, err := e.mediaStore()
 				if err != nil {
 					return err
@@ -92,12 +90,9 @@ type VersionView struct {
 }
 
 func historyCommand() command {
-	return command{name: "history", args: "<MediaId>", summary: "the retained versions of a media's state with their time and the events each added",
+	return command{name: "history", nargs: 1, args: "<MediaId>", summary: "the retained versions of a media's state with their time and the events each added",
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			return func(e *env, args []string) error {
-				if err := exactArgs(args, 1); err != nil {
-					return err
-				}
 				if err := callback.ValidateID("MediaId", args[0]); err != nil {
 					return err
 				}
@@ -199,9 +194,6 @@ func listCommand() command {
 			limit := fs.Int("limit", 0, "stop after this many media (0: all)")
 			workers := fs.Int("parallel", 8, "concurrent GETs")
 			return func(e *env, args []string) error {
-				if err := exactArgs(args, 0); err != nil {
-					return err
-				}
 				s, err := e.mediaStore()
 				if err != nil {
 					return err
@@ -253,21 +245,15 @@ func listCommand() command {
 // order.
 func readItems(e *env, s *media.Store, vs []statestore.Version, workers int) ([]ListItem, error) {
 	items := make([]ListItem, len(vs))
-	errs := make([]error, len(vs))
-	sem := make(chan struct{}, max(1, workers))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(max(1, workers))
 	for i, v := range vs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			m, err := s.ReadVersion(e.ctx, v)
 			if err != nil {
 				// Swept since the listing: read the newest.
 				if m, v.Seq, err = s.Get(e.ctx, v.ID); err != nil {
-					errs[i] = err
-					return
+					return err
 				}
 			}
 			it := ListItem{MediaID: v.ID, Version: v.Seq, WrittenAt: v.LastModified, Deleted: m.Deleted}
@@ -275,10 +261,10 @@ func readItems(e *env, s *media.Store, vs []statestore.Version, workers int) ([]
 				it.LastEvent, it.EventTime = ev.Type, ev.Time
 			}
 			items[i] = it
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return items, errors.Join(errs...)
+	return items, g.Wait()
 }
 
 // SweepPreview is what sweep -dry-run prints.
@@ -294,9 +280,6 @@ func sweepCommand() command {
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			dry := fs.Bool("dry-run", false, "required: count what would be deleted (the sweep function does the deleting)")
 			return func(e *env, args []string) error {
-				if err := exactArgs(args, 0); err != nil {
-					return err
-				}
 				if !*dry {
 					return fmt.Errorf("only -dry-run is supported: the sweep function deletes (invoke it, or let its hourly timer run)")
 				}
@@ -338,9 +321,6 @@ func snapshotCommand() command {
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			lines := fs.Bool("lines", false, "print the snapshot's lines (JSON lines, or a table of ids and versions)")
 			return func(e *env, args []string) error {
-				if err := exactArgs(args, 0); err != nil {
-					return err
-				}
 				key, err := snapshot.Latest(e.ctx, e.b, e.conn.Prefix)
 				if errors.Is(err, snapshot.ErrNone) {
 					return fmt.Errorf("no snapshot under %s yet: the sweep writes one every hour", snapshot.KeyPrefix(e.conn.Prefix))

@@ -175,22 +175,11 @@ func (c *converter) eventTime(field string, f flexString, required bool) time.Ti
 		c.malformed(field, "a string holding "+timeExample, "number "+shorten(f.s), []byte(f.s))
 		return time.Time{}
 	}
-	if !c.check(field, "a string holding "+timeExample, f.flexState) {
-		return time.Time{}
-	}
-	s := f.s
-	if s == "" {
-		if required {
-			c.missing(field, timeExample)
-		}
-		return time.Time{}
-	}
-	t, err := parseEventTime(s)
-	if err != nil {
-		c.invalid(field, timeExample+" (also 2024-04-10T01:37:14:627Z, 2024-04-10 01:37:14, or with an offset)", describeText(s), err, quote(s))
-		return time.Time{}
-	}
-	return t
+	return c.timeOf(field, f, required, timeWants{
+		kind:    "a string holding " + timeExample,
+		missing: timeExample,
+		invalid: timeExample + " (also 2024-04-10T01:37:14:627Z, 2024-04-10 01:37:14, or with an offset)",
+	}, parseEventTime)
 }
 
 // unixTime returns a Live time in seconds since the epoch (see
@@ -198,23 +187,33 @@ func (c *converter) eventTime(field string, f flexString, required bool) time.Ti
 // MissingField problem when required.
 func (c *converter) unixTime(field string, f flexString, required bool) time.Time {
 	const want = "seconds since the Unix epoch, as a JSON number or a string holding one"
-	if !c.check(field, want, f.flexState) {
+	return c.timeOf(field, f, required, timeWants{kind: want, missing: want, invalid: want}, parseUnixTime)
+}
+
+// timeWants say what a time field should have held, for the problem of a
+// wrong JSON kind, a missing value and a value parse refuses.
+type timeWants struct{ kind, missing, invalid string }
+
+// timeOf returns f parsed by parse; the zero time when f is absent or
+// empty (a MissingField problem when required) or unusable.
+func (c *converter) timeOf(field string, f flexString, required bool, want timeWants, parse func(string) (time.Time, error)) time.Time {
+	if !c.check(field, want.kind, f.flexState) {
 		return time.Time{}
 	}
 	s := f.s
 	if s == "" {
 		if required {
-			c.missing(field, want)
+			c.missing(field, want.missing)
 		}
 		return time.Time{}
 	}
-	t, err := parseUnixTime(s)
+	t, err := parse(s)
 	if err != nil {
 		got, raw := describeText(s), quote(s)
 		if f.kind == kindNumber {
 			got, raw = "number "+shorten(s), []byte(s)
 		}
-		c.invalid(field, want, got, err, raw)
+		c.invalid(field, want.invalid, got, err, raw)
 		return time.Time{}
 	}
 	return t

@@ -5,28 +5,36 @@ import (
 	"time"
 )
 
+// eventTimes are the textual event times the decoder accepts, in the
+// forms VOD and IMS send, and their UTC value.
+var eventTimes = []struct {
+	in   string
+	want time.Time
+}{
+	{"2022-07-15T08:48:14Z", time.Date(2022, 7, 15, 8, 48, 14, 0, time.UTC)},
+	{"2024-04-10T01:37:14:627Z", time.Date(2024, 4, 10, 1, 37, 14, 627e6, time.UTC)},
+	{"2024-04-10T01:37:14:6Z", time.Date(2024, 4, 10, 1, 37, 14, 6e8, time.UTC)},
+	{"2024-04-10T01:37:14.627Z", time.Date(2024, 4, 10, 1, 37, 14, 627e6, time.UTC)},
+	{"2024-04-10T01:37:14.123456789Z", time.Date(2024, 4, 10, 1, 37, 14, 123456789, time.UTC)},
+	{"2024-04-10T01:37:14,5Z", time.Date(2024, 4, 10, 1, 37, 14, 5e8, time.UTC)},
+	{"2024-04-10T09:37:14+08:00", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
+	{"2024-04-10T09:37:14:627+08:00", time.Date(2024, 4, 10, 1, 37, 14, 627e6, time.UTC)},
+	{"2024-04-10T01:37:14:627", time.Date(2024, 4, 10, 1, 37, 14, 627e6, time.UTC)},
+	{"2024-04-10 01:37:14", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
+	{"2024-04-10 09:37:14+08:00", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
+	{"2024-04-10T01:37:14", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
+	{"2024-04-10T01:37:14z", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
+	{"0000-01-01T00:00:00Z", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)},
+	{"9999-12-31T23:59:59Z", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)},
+	{"2024-04-09T20:37:14.5-05:00", time.Date(2024, 4, 10, 1, 37, 14, 5e8, time.UTC)},
+	{"2024-04-10 01:37:14Z", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
+	{"2024-04-10 01:37:14.250", time.Date(2024, 4, 10, 1, 37, 14, 25e7, time.UTC)},
+	{" 2022-07-15T08:48:14Z ", time.Date(2022, 7, 15, 8, 48, 14, 0, time.UTC)},
+	{"2022-07-15t08:48:14z", time.Date(2022, 7, 15, 8, 48, 14, 0, time.UTC)},
+}
+
 func TestParseEventTime(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Time
-	}{
-		{"2022-07-15T08:48:14Z", time.Date(2022, 7, 15, 8, 48, 14, 0, time.UTC)},
-		{"2024-04-10T01:37:14:627Z", time.Date(2024, 4, 10, 1, 37, 14, 627e6, time.UTC)},
-		{"2024-04-10T01:37:14:6Z", time.Date(2024, 4, 10, 1, 37, 14, 6e8, time.UTC)},
-		{"2024-04-10T01:37:14.627Z", time.Date(2024, 4, 10, 1, 37, 14, 627e6, time.UTC)},
-		{"2024-04-10T01:37:14.123456789Z", time.Date(2024, 4, 10, 1, 37, 14, 123456789, time.UTC)},
-		{"2024-04-10T01:37:14,5Z", time.Date(2024, 4, 10, 1, 37, 14, 5e8, time.UTC)},
-		{"2024-04-10T09:37:14+08:00", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
-		{"2024-04-10T09:37:14:627+08:00", time.Date(2024, 4, 10, 1, 37, 14, 627e6, time.UTC)},
-		{"2024-04-10T01:37:14:627", time.Date(2024, 4, 10, 1, 37, 14, 627e6, time.UTC)},
-		{"2024-04-10 01:37:14", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
-		{"2024-04-10 09:37:14+08:00", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
-		{"2024-04-10T01:37:14", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
-		{"2024-04-10T01:37:14z", time.Date(2024, 4, 10, 1, 37, 14, 0, time.UTC)},
-		{"0000-01-01T00:00:00Z", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)},
-		{"9999-12-31T23:59:59Z", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)},
-	}
-	for _, tc := range tests {
+	for _, tc := range eventTimes {
 		got, err := parseEventTime(tc.in)
 		if err != nil || !got.Equal(tc.want) || got.Location() != time.UTC {
 			t.Errorf("parseEventTime(%q) = %v, %v; want %v", tc.in, got, err, tc.want)

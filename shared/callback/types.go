@@ -2,6 +2,7 @@ package callback
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -110,14 +111,7 @@ var eventTypes = map[string]*TypeSpec{
 func LookupType(eventType string) *TypeSpec { return eventTypes[eventType] }
 
 // EventTypes returns the catalogued event types, sorted.
-func EventTypes() []string {
-	out := make([]string, 0, len(eventTypes))
-	for t := range eventTypes {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
-}
+func EventTypes() []string { return slices.Sorted(maps.Keys(eventTypes)) }
 
 // FamilyOf returns the family of a VOD or IMS event type; FamilyUnknown for
 // types outside the catalogue.

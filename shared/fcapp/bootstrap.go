@@ -35,9 +35,8 @@ func bootstrap(name string, cfg *config.Config, getenv config.Getenv, logger *sl
 	return &base{env: env, creds: creds, ready: &readiness{env: env, creds: creds}}, nil
 }
 
-// begin takes the invocation's role credentials and returns ctx carrying
-// its request id (see RequestID).
-func (b *base) begin(ctx context.Context) context.Context { return fromInvocation(ctx, b.creds) }
+// begin takes the invocation's role credentials.
+func (b *base) begin(ctx context.Context) { fromInvocation(ctx, b.creds) }
 
 // handler is what fc.Start runs.
 type handler = func(ctx context.Context, payload []byte) (any, error)

@@ -129,24 +129,21 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	return app, nil
 }
 
-type requestIDKey struct{}
-
-// fromInvocation takes the invocation's role credentials into creds and
-// returns ctx carrying its request id (see RequestID).
-func fromInvocation(ctx context.Context, creds *ossx.Credentials) context.Context {
-	lc, ok := fccontext.FromContext(ctx)
-	if !ok {
-		return ctx
+// fromInvocation takes the invocation's role credentials into creds.
+func fromInvocation(ctx context.Context, creds *ossx.Credentials) {
+	if lc, ok := fccontext.FromContext(ctx); ok {
+		creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
+			SecurityToken: lc.Credentials.SecurityToken})
 	}
-	creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
-		SecurityToken: lc.Credentials.SecurityToken})
-	return context.WithValue(ctx, requestIDKey{}, lc.RequestID)
 }
 
-// RequestID returns the FC request id of the invocation ctx belongs to.
+// RequestID returns the FC request id of the invocation ctx belongs to, as
+// the FC runtime gives it (fccontext), or "" outside an invocation.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if lc, ok := fccontext.FromContext(ctx); ok {
+		return lc.RequestID
+	}
+	return ""
 }
 
 // Handle is the fc.Start handler: it takes the invocation's role
@@ -154,7 +151,7 @@ func RequestID(ctx context.Context) string {
 // The bucket check runs inside the pipeline (pipeline.Ready), within each
 // delivery's answer budget.
 func (a *App) Handle(ctx context.Context, payload []byte) (any, error) {
-	ctx = a.begin(ctx)
+	a.begin(ctx)
 	if c, ok := parseControl(payload); ok {
 		if err := a.ready.check(ctx); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package fcapp
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 
 	"mediastate/shared/callback"
@@ -33,14 +34,7 @@ func SpecFor(name string) (Spec, bool) {
 }
 
 // CallbackFunctions lists the names SpecFor knows, sorted.
-func CallbackFunctions() []string {
-	names := make([]string, 0, len(callbackFunctions))
-	for n := range callbackFunctions {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func CallbackFunctions() []string { return slices.Sorted(maps.Keys(callbackFunctions)) }
 
 // MainNamed runs the callback function of that name (see SpecFor).
 func MainNamed(name string) {

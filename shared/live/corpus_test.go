@@ -35,7 +35,7 @@ func TestCorpusState(t *testing.T) {
 		if err != nil || !changed {
 			t.Fatalf("Apply: changed %v, %v", changed, err)
 		}
-		doc, err := Marshal(s)
+		doc, err := Codec.Marshal(s)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,9 +11,6 @@ import (
 	"mediastate/shared/trigger"
 )
 
-// Codec is the statestore codec of stream documents.
-var Codec = statestore.Codec[Stream]{Marshal: Marshal, Unmarshal: Unmarshal}
-
 // KeyPrefix returns the key prefix of stream states under the project
 // prefix: <prefix>live/streams/<StoreID>/<16 hex digits of ^version>.json.
 func KeyPrefix(prefix string) string { return prefix + "live/streams/" }

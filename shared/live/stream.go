@@ -36,6 +36,10 @@
 package live
 
 import (
+	_ "embed"
+
+	"mediastate/shared/statestore"
+
 	"cmp"
 	"encoding/json"
 	"slices"
@@ -155,6 +159,20 @@ func New(domain, app, stream string) *Stream {
 	return &Stream{SchemaVersion: SchemaVersion, ID: domain + "/" + app + "/" + stream, Domain: domain, App: app,
 		Stream: stream, State: StateUnknown, Files: []File{}}
 }
+
+// Schema is the JSON Schema (draft 2020-12) of the Stream document.
+//
+//go:embed schema/live-stream-state.schema.json
+var Schema []byte
+
+// Codec encodes Stream documents canonically and decodes them strictly
+// (statestore.JSONCodec), filling in an absent file list.
+var Codec = statestore.JSONCodec("stream state", func(s *Stream) error {
+	if s.Files == nil {
+		s.Files = []File{}
+	}
+	return statestore.CheckSchemaVersion(s.SchemaVersion, SchemaVersion)
+})
 
 // statusKey orders status events.
 func statusKey(a, b *StatusEvent) int {

@@ -18,9 +18,6 @@ import (
 	"mediastate/shared/trigger"
 )
 
-// Codec is the statestore codec of media state documents.
-var Codec = statestore.Codec[state.Media]{Marshal: state.Marshal, Unmarshal: state.Unmarshal}
-
 // KeyPrefix returns the key prefix of media states under the project prefix.
 func KeyPrefix(prefix string) string { return prefix + "media/" }
 
@@ -34,13 +31,13 @@ type Store = statestore.Store[state.Media]
 // NewStore returns the media state store under the project prefix.
 func NewStore(b *ossx.Bucket, prefix string, o statestore.Options) (*Store, error) {
 	o.Prefix = KeyPrefix(prefix)
-	return statestore.New(b, Codec, o)
+	return statestore.New(b, state.Codec, o)
 }
 
 // NewJobStore returns the job state store under the project prefix.
 func NewJobStore(b *ossx.Bucket, prefix string, o statestore.Options) (*Store, error) {
 	o.Prefix = JobKeyPrefix(prefix)
-	return statestore.New(b, Codec, o)
+	return statestore.New(b, state.Codec, o)
 }
 
 // Applier applies VOD and IMS events to media state, and the events of

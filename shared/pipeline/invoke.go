@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/trigger"
@@ -129,21 +130,19 @@ func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 	// a few at a time. Updates of one id within this process take turns in
 	// the state store, so this adds no contention.
 	results := make([]*Result, len(batch.Items))
-	sem := make(chan struct{}, BatchConcurrency)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(BatchConcurrency)
 	for i, it := range batch.Items {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			if it.Err != nil {
 				results[i] = iv.Reject(ctx, it.Delivery, it.Err)
 			} else {
 				results[i] = iv.Handle(ctx, it.Delivery)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // the handlers report through results, never an error
 	for i, r := range results {
 		s := Summarize(batch.Items[i].Delivery, r)
 		sum.Results = append(sum.Results, s)

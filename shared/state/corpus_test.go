@@ -24,25 +24,24 @@ type Written struct {
 // returns what they write.
 func ApplyAlone(t testing.TB, e *callback.Event) Written {
 	t.Helper()
+	write := func(name string, apply func(*Media, *callback.Event) (*Media, bool, error)) json.RawMessage {
+		m, _, err := apply(nil, e)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out, err := Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
 	var w Written
 	mediaID, jobID := Subjects(e)
 	if mediaID != "" {
-		m, _, err := Apply(nil, e)
-		if err != nil {
-			t.Fatalf("Apply: %v", err)
-		}
-		if w.Media, err = Marshal(m); err != nil {
-			t.Fatal(err)
-		}
+		w.Media = write("Apply", Apply)
 	}
 	if jobID != "" {
-		j, _, err := ApplyJob(nil, e)
-		if err != nil {
-			t.Fatalf("ApplyJob: %v", err)
-		}
-		if w.Job, err = Marshal(j); err != nil {
-			t.Fatal(err)
-		}
+		w.Job = write("ApplyJob", ApplyJob)
 	}
 	return w
 }

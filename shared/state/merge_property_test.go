@@ -94,19 +94,7 @@ func foldAll(t *testing.T, events []*callback.Event) []byte {
 			t.Fatal(err)
 		}
 	}
-	out, err := Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemacheck.Check(t, Schema, out)
-	back, err := Unmarshal(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again, _ := Marshal(back); !bytes.Equal(again, out) {
-		t.Fatalf("round trip changed the document:\n%s\n%s", out, again)
-	}
-	return out
+	return schemacheck.RoundTrip(t, Schema, Codec, m)
 }
 
 // TestOrderIndependence: random event sets, random permutations, random

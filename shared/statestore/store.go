@@ -70,12 +70,6 @@ const (
 	MetaWrittenAt = "written-at"
 )
 
-// Codec converts documents to bytes and back.
-type Codec[T any] struct {
-	Marshal   func(*T) ([]byte, error)
-	Unmarshal func([]byte) (*T, error)
-}
-
 // Options configure a Store.
 type Options struct {
 	// Prefix is prepended to every key, e.g. "mediastate/media/". It must

@@ -32,19 +32,18 @@ func isHTTPEvent(m map[string]json.RawMessage) bool {
 // isBase64Encoded but not valid standard base64, fails the delivery, which
 // keeps its request metadata so that the caller can answer.
 func unwrapHTTP(t []byte, top map[string]json.RawMessage) (*Batch, error) {
+	var hc map[string]json.RawMessage
+	var headers, query map[string][]string
 	rc, err := object(top["requestContext"], "requestContext")
-	if err != nil {
-		return nil, httpEnvelopeErr(err)
+	if err == nil {
+		hc, err = object(rc["http"], "requestContext.http")
 	}
-	hc, err := object(rc["http"], "requestContext.http")
-	if err != nil {
-		return nil, httpEnvelopeErr(err)
+	if err == nil {
+		headers, err = stringLists(top["headers"], "headers")
 	}
-	headers, err := stringLists(top["headers"], "headers")
-	if err != nil {
-		return nil, httpEnvelopeErr(err)
+	if err == nil {
+		query, err = stringLists(top["queryParameters"], "queryParameters")
 	}
-	query, err := stringLists(top["queryParameters"], "queryParameters")
 	if err != nil {
 		return nil, httpEnvelopeErr(err)
 	}

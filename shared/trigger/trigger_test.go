@@ -326,14 +326,7 @@ func TestHTTPRequestMetadata(t *testing.T) {
 
 func TestHTTPVariants(t *testing.T) {
 	const ctx = `"requestContext":{"requestId":"r1","time":"2023-09-05T06:41:11Z","http":{"method":"POST"}}`
-	tests := []struct {
-		name     string
-		payload  string
-		body     string
-		code     apierr.Code
-		field    string
-		wantTime time.Time
-	}{
+	tests := []unwrapCase{
 		{"time falls back to requestContext.time",
 			`{"version":"v1","body":"{\"EventType\":\"X\"}",` + ctx + `}`, `{"EventType":"X"}`, "", "",
 			time.Date(2023, 9, 5, 6, 41, 11, 0, time.UTC)},
@@ -349,26 +342,7 @@ func TestHTTPVariants(t *testing.T) {
 		{"base64 flag false keeps base64 text", `{"rawPath":"/","body":"eyJhIjoxfQ==","isBase64Encoded":false,` + ctx + `}`, "eyJhIjoxfQ==", "", "",
 			time.Date(2023, 9, 5, 6, 41, 11, 0, time.UTC)},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			kind, it := unwrapOne(t, tc.payload)
-			if kind != KindHTTP {
-				t.Fatalf("kind %s", kind)
-			}
-			if tc.code != "" {
-				if apierr.CodeOf(it.Err) != tc.code || it.Err.(*apierr.Error).Field != tc.field {
-					t.Fatalf("err = %v, want %s on %s", it.Err, tc.code, tc.field)
-				}
-				return
-			}
-			if it.Err != nil || string(it.Delivery.Body) != tc.body {
-				t.Fatalf("got %q, %v; want %q", it.Delivery.Body, it.Err, tc.body)
-			}
-			if !it.Delivery.Time.Equal(tc.wantTime) {
-				t.Errorf("Time = %v, want %v", it.Delivery.Time, tc.wantTime)
-			}
-		})
-	}
+	checkUnwrapCases(t, KindHTTP, tests, false)
 	_, it := unwrapOne(t, `{"rawPath":"/","body":"x","headers":{"x-a":["1","2"]},`+ctx+`}`)
 	if got := it.Delivery.Headers["X-A"]; !reflect.DeepEqual(got, []string{"1", "2"}) {
 		t.Errorf("array header = %q", got)
@@ -525,12 +499,7 @@ func TestMNSTopic(t *testing.T) {
 	if got, want := b.Items[0].Delivery.Time, time.UnixMilli(1658235558094).UTC(); !got.Equal(want) {
 		t.Errorf("PublishTime = %v, want %v", got, want)
 	}
-	tests := []struct {
-		name, payload, body string
-		code                apierr.Code
-		field               string
-		time                time.Time
-	}{
+	tests := []unwrapCase{
 		{"no MD5, PublishTime as a string", `{"TopicName":"t","Message":"{\"EventType\":\"X\"}","PublishTime":"1658235558094","MessageId":"m"}`,
 			`{"EventType":"X"}`, "", "", time.UnixMilli(1658235558094).UTC()},
 		{"empty MD5 is absent", `{"TopicOwner":"o","Message":"hello","MessageMD5":""}`, "hello", "", "", time.Time{}},
@@ -542,19 +511,37 @@ func TestMNSTopic(t *testing.T) {
 		{"Message absent", `{"TopicName":"t"}`, "", apierr.MissingField, "Message", time.Time{}},
 		{"Message a number", `{"TopicName":"t","Message":3}`, "", apierr.InvalidField, "Message", time.Time{}},
 	}
+	checkUnwrapCases(t, KindMNSTopic, tests, true)
+}
+
+// unwrapCase is a payload holding one message and what Unwrap must make
+// of it: the error code and field when code is set, otherwise the body and
+// the delivery time.
+type unwrapCase struct {
+	name, payload, body string
+	code                apierr.Code
+	field               string
+	time                time.Time
+}
+
+// checkUnwrapCases unwraps every case's payload, which must be of kind.
+// With keepsPayload, a failed message must keep the whole payload as its
+// Body, for its dead letter.
+func checkUnwrapCases(t *testing.T, kind Kind, tests []unwrapCase, keepsPayload bool) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			kind, it := unwrapOne(t, tc.payload)
-			if kind != KindMNSTopic {
-				t.Fatalf("kind %s", kind)
+			got, it := unwrapOne(t, tc.payload)
+			if got != kind {
+				t.Fatalf("kind %s, want %s", got, kind)
 			}
 			if tc.code != "" {
 				var ae *apierr.Error
 				if !errors.As(it.Err, &ae) || ae.Code != tc.code || ae.Field != tc.field {
 					t.Fatalf("err = %v, want %s on %s", it.Err, tc.code, tc.field)
 				}
-				if string(it.Delivery.Body) != tc.payload {
-					t.Errorf("failed Body = %q, want the notification", it.Delivery.Body)
+				if keepsPayload && string(it.Delivery.Body) != tc.payload {
+					t.Errorf("failed Body = %q, want the payload", it.Delivery.Body)
 				}
 				return
 			}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -148,159 +149,48 @@ func checkFunctionProps(t *testing.T, s *sYAML, fn string, p map[string]any) {
 	}
 }
 
-// buildCommand is a parsed `go build` command line of the build action.
-type buildCommand struct {
-	Env  map[string]string
-	Args []string // after "go"
-	Out  string   // the -o value
-	Pkg  string   // the package argument
+// buildEnv and buildFlags are how every function is built: a static
+// linux/amd64 binary (runtime go1 runs static x86_64 executables) without
+// symbols or local paths.
+var (
+	buildEnv   = []string{"GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0"}
+	buildFlags = []string{"-trimpath", "-ldflags", "-s -w"}
+)
+
+// buildArgs returns the arguments after "go" of the command that builds
+// function fn into out.
+func buildArgs(fn, out string) []string {
+	return slices.Concat([]string{"build"}, buildFlags, []string{"-o", out, "./functions/" + fn})
 }
 
-// envName matches an environment variable name.
-var envName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
-
-// parseBuild parses one `[VAR=value ...] go build [flags] package` command.
-func parseBuild(run string) (*buildCommand, error) {
-	words, err := shellWords(run)
-	if err != nil {
-		return nil, err
-	}
-	c := &buildCommand{Env: map[string]string{}}
-	i := 0
-	for ; i < len(words); i++ {
-		name, val, ok := strings.Cut(words[i], "=")
-		if !ok || !envName.MatchString(name) {
-			break
-		}
-		c.Env[name] = val
-	}
-	if len(words) < i+2 || words[i] != "go" || words[i+1] != "build" {
-		return nil, fmt.Errorf("%q is not [VAR=value ...] go build ...", run)
-	}
-	c.Args = words[i+1:]
-	for j := 1; j < len(c.Args); j++ {
-		switch a := c.Args[j]; {
-		case a == "-o" && j+1 < len(c.Args):
-			j++
-			c.Out = c.Args[j]
-		case strings.HasPrefix(a, "-o="):
-			c.Out = strings.TrimPrefix(a, "-o=")
-		case a == "-ldflags" || a == "-tags" || a == "-gcflags":
-			j++
-		case strings.HasPrefix(a, "-"):
-		default:
-			if c.Pkg != "" {
-				return nil, fmt.Errorf("%q builds more than one package", run)
-			}
-			c.Pkg = a
+// buildLine is the build action s.yaml must have for fn: buildArgs as one
+// shell line writing the handler into the code directory.
+func buildLine(fn string) string {
+	words := slices.Concat(buildEnv, []string{"go"}, buildArgs(fn, "build/"+fn+"/main"))
+	for i, w := range words {
+		if strings.Contains(w, " ") {
+			words[i] = `"` + w + `"`
 		}
 	}
-	return c, nil
+	return strings.Join(words, " ")
 }
 
-// flagValue returns the value of -name (as "-name value" or "-name=value").
-func (c *buildCommand) flagValue(name string) (string, bool) {
-	for j, a := range c.Args {
-		if a == name && j+1 < len(c.Args) {
-			return c.Args[j+1], true
-		}
-		if v, ok := strings.CutPrefix(a, name+"="); ok {
-			return v, true
-		}
-	}
-	return "", false
-}
-
-func (c *buildCommand) hasFlag(name string) bool {
-	for _, a := range c.Args {
-		if a == name || a == name+"=true" {
-			return true
-		}
-	}
-	return false
-}
-
-// shellWords splits a command line the way sh does for the simple subset
-// used here: blanks separate words, single and double quotes group, and
-// control operators are refused.
-func shellWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(s); i++ {
-		switch ch := s[i]; ch {
-		case ' ', '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case '\'', '"':
-			end := strings.IndexByte(s[i+1:], ch)
-			if end < 0 {
-				return nil, fmt.Errorf("unterminated quote in %q", s)
-			}
-			cur.WriteString(s[i+1 : i+1+end])
-			i += end + 1
-			inWord = true
-		case ';', '&', '|', '<', '>', '`', '$', '\\', '\n':
-			return nil, fmt.Errorf("%q: the build action must be one plain command (found %q)", s, ch)
-		default:
-			cur.WriteByte(ch)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
-}
-
-// buildAction returns the function's build command and the directory it
-// runs in.
-func buildAction(t testing.TB, s *sYAML, fn string, f *sFunction) (*buildCommand, string) {
-	t.Helper()
+// checkBuildAction checks that the build action is exactly buildLine, run
+// in the module root, and writes the handler into the code directory.
+func checkBuildAction(t *testing.T, s *sYAML, fn string, f *sFunction) {
 	steps := list(get(f.Raw, "actions", buildActionKey))
 	if len(steps) != 1 {
 		t.Fatalf("actions[%q] has %d steps, want one build step", buildActionKey, len(steps))
 	}
-	run := str(steps[0], "run")
-	c, err := parseBuild(run)
-	if err != nil {
-		t.Fatal(err)
+	if got, want := str(steps[0], "run"), buildLine(fn); got != want {
+		t.Errorf("build action\n  %s\nwant\n  %s", got, want)
 	}
-	path := str(steps[0], "path")
-	if path == "" {
-		t.Fatalf("the build step has no path: Serverless Devs would run it in its own working directory")
+	dir := filepath.Join(filepath.Dir(s.Path), str(steps[0], "path"))
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); str(steps[0], "path") == "" || err != nil {
+		t.Errorf("the build step's path %q is not the module root (%v)", str(steps[0], "path"), err)
 	}
-	return c, filepath.Join(filepath.Dir(s.Path), path)
-}
-
-// checkBuildAction checks that the build action builds the function's
-// package for linux/amd64 into the code directory, as the handler's name.
-func checkBuildAction(t *testing.T, s *sYAML, fn string, f *sFunction) {
-	c, dir := buildAction(t, s, fn, f)
-	for k, v := range map[string]string{"GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "0"} {
-		if c.Env[k] != v {
-			t.Errorf("build command sets %s=%q, want %q (runtime go1 runs static x86_64 binaries)", k, c.Env[k], v)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
-		t.Errorf("the build step's path %s is not the module root: %v", dir, err)
-	}
-	if want := "./" + filepath.ToSlash(filepath.Join("functions", fn)); c.Pkg != want {
-		t.Errorf("build command builds %q, want %q", c.Pkg, want)
-	}
-	if !c.hasFlag("-trimpath") {
-		t.Error("build command lacks -trimpath")
-	}
-	if v, _ := c.flagValue("-ldflags"); v != "-s -w" {
-		t.Errorf("build command has -ldflags %q, want \"-s -w\"", v)
-	}
-	code, _ := f.Props["code"].(string)
-	want := filepath.Join(filepath.Dir(s.Path), code, str(f.Props, "handler"))
-	if got := filepath.Join(dir, c.Out); c.Out == "" || got != want {
-		t.Errorf("build output is %q (%s), want the handler in the code directory, %s", c.Out, got, want)
+	if code, handler := str(f.Props, "code"), str(f.Props, "handler"); filepath.Clean(code) != "build/"+fn || handler != "main" {
+		t.Errorf("code %q handler %q, want build/%s and main, where the build writes", code, handler, fn)
 	}
 }
 
@@ -541,9 +431,15 @@ func TestTemplate(t *testing.T) {
 	if v := tp.Doc["ROSTemplateFormatVersion"]; v != "2015-09-01" {
 		t.Errorf("ROSTemplateFormatVersion is %#v, want \"2015-09-01\"", v)
 	}
-	pseudo := map[string]string{
-		"ALIYUN::Region":    str(s.Vars, "region"),
-		"ALIYUN::AccountId": "${config('AccountID')}",
+	for ref, term := range rosTerms {
+		name, isVar := strings.CutPrefix(strings.Trim(ref, "${}"), "vars.")
+		param := strings.Trim(term, "${}")
+		if pm, ok := tp.Parameters[param]; isVar && ok && pm["Default"] != nil && fmt.Sprint(pm["Default"]) != fmt.Sprint(s.Vars[name]) {
+			t.Errorf("parameter %s defaults to %v, s.yaml's vars.%s is %v", param, pm["Default"], name, s.Vars[name])
+		}
+	}
+	if got, want := str(s.Vars, "ossEndpoint"), "https://oss-"+str(s.Vars, "region")+"-internal.aliyuncs.com"; got != want {
+		t.Errorf("vars.ossEndpoint %q is not the region's internal endpoint %q, which template.yml uses", got, want)
 	}
 
 	roles := tp.ofType("ALIYUN::RAM::Role")
@@ -580,11 +476,9 @@ func TestTemplate(t *testing.T) {
 		id, sf := byFn[fn], s.Functions[fn]
 		t.Run(fn, func(t *testing.T) {
 			p := tp.props(id)
-			if name := tp.eval(p["FunctionName"], pseudo); name != str(sf.Props, "functionName") {
-				t.Errorf("FunctionName evaluates to %#v with the parameter defaults, s.yaml has %q", name, str(sf.Props, "functionName"))
-			}
-			for _, k := range []string{"Handler", "Runtime", "MemorySize", "Cpu", "Timeout", "InstanceConcurrency", "Description", "LogConfig", "EnvironmentVariables"} {
-				for _, d := range diff(k, sf.Props[lowerFirst(k)], tp.eval(p[k], pseudo)) {
+			raw, _ := sf.Raw["props"].(map[string]any)
+			for _, k := range []string{"FunctionName", "Handler", "Runtime", "MemorySize", "Cpu", "Timeout", "InstanceConcurrency", "Description", "LogConfig", "EnvironmentVariables"} {
+				for _, d := range diff(k, inROSTerms(raw[lowerFirst(k)]), rosValue(p[k])) {
 					t.Error(d)
 				}
 			}
@@ -608,8 +502,8 @@ func TestTemplate(t *testing.T) {
 			if code, _ := p["Code"].(map[string]any); code["OssBucketName"] == nil || code["OssObjectName"] == nil {
 				t.Errorf("Code is %#v, want OssBucketName and OssObjectName of the uploaded zip", p["Code"])
 			}
-			checkTemplateTriggers(t, tp, id, sf, pseudo)
-			checkTemplateAsync(t, tp, id, sf, pseudo)
+			checkTemplateTriggers(t, tp, id, sf)
+			checkTemplateAsync(t, tp, id, sf)
 		})
 	}
 }
@@ -706,9 +600,9 @@ func first(l []string) string {
 
 // checkTemplateTriggers compares the function's triggers with s.yaml's and
 // requires an output with the URL of every HTTP trigger.
-func checkTemplateTriggers(t *testing.T, tp *rosTemplate, fnID string, sf *sFunction, pseudo map[string]string) {
+func checkTemplateTriggers(t *testing.T, tp *rosTemplate, fnID string, sf *sFunction) {
 	want := map[string]map[string]any{}
-	for _, tr := range list(sf.Props["triggers"]) {
+	for _, tr := range list(inROSTerms(get(sf.Raw, "props", "triggers"))) {
 		want[str(tr, "triggerName")] = tr.(map[string]any)
 	}
 	got := map[string]string{}
@@ -727,7 +621,7 @@ func checkTemplateTriggers(t *testing.T, tp *rosTemplate, fnID string, sf *sFunc
 		if str(p, "TriggerType") != str(w, "triggerType") {
 			t.Errorf("trigger %s: TriggerType %q, s.yaml has %q", name, str(p, "TriggerType"), str(w, "triggerType"))
 		}
-		for _, d := range diff("trigger "+name+".triggerConfig", w["triggerConfig"], tp.eval(p["TriggerConfig"], pseudo)) {
+		for _, d := range diff("trigger "+name+".triggerConfig", w["triggerConfig"], rosValue(p["TriggerConfig"])) {
 			t.Error(d)
 		}
 		if str(p, "TriggerType") == "http" {
@@ -748,14 +642,15 @@ func checkTemplateTriggers(t *testing.T, tp *rosTemplate, fnID string, sf *sFunc
 }
 
 // checkTemplateAsync compares the asynchronous invocation configuration.
-func checkTemplateAsync(t *testing.T, tp *rosTemplate, fnID string, sf *sFunction, pseudo map[string]string) {
+func checkTemplateAsync(t *testing.T, tp *rosTemplate, fnID string, sf *sFunction) {
 	var found []string
 	for _, id := range tp.ofType("ALIYUN::FC3::AsyncInvokeConfig") {
 		if r, a, ok := getAtt(tp.props(id)["FunctionName"]); ok && r == fnID && a == "FunctionName" {
 			found = append(found, id)
 		}
 	}
-	want, has := sf.Props["asyncInvokeConfig"]
+	want, has := sf.Raw["props"].(map[string]any)["asyncInvokeConfig"]
+	want = inROSTerms(want)
 	switch {
 	case !has && len(found) == 0:
 	case len(found) != 1 || !has:
@@ -767,7 +662,7 @@ func checkTemplateAsync(t *testing.T, tp *rosTemplate, fnID string, sf *sFunctio
 				p[k] = v
 			}
 		}
-		for _, d := range diff("asyncInvokeConfig", want, tp.eval(p, pseudo)) {
+		for _, d := range diff("asyncInvokeConfig", want, rosValue(p)) {
 			t.Error(d)
 		}
 	}
@@ -865,27 +760,14 @@ func TestBuildCommand(t *testing.T) {
 	if f == nil {
 		t.Fatalf("s.yaml has no resource %s", fn)
 	}
-	c, dir := buildAction(t, s, fn, f)
-	handler := str(f.Props, "handler")
-	if filepath.Base(c.Out) != handler {
-		t.Fatalf("the build writes %q, but the handler is %q", c.Out, handler)
-	}
-	out := filepath.Join(t.TempDir(), handler)
-	args := append([]string(nil), c.Args...)
-	for i := range args {
-		if args[i] == "-o" {
-			args[i+1] = out
-		}
-	}
-	cmd := exec.CommandContext(t.Context(), "go", args...)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	for k, v := range c.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	checkBuildAction(t, s, fn, f)
+	out := filepath.Join(t.TempDir(), "main")
+	cmd := exec.CommandContext(t.Context(), "go", buildArgs(fn, out)...)
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), buildEnv...)
 	start := time.Now()
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+		t.Fatalf("%s: %v\n%s", cmd, err, b)
 	}
 	st, err := os.Stat(out)
 	if err != nil {

@@ -132,11 +132,10 @@ func loadSYAML(t testing.TB) *sYAML {
 }
 
 var (
-	varRef     = regexp.MustCompile(`\$\{vars\.([A-Za-z0-9_]+)\}`)
-	wholeVar   = regexp.MustCompile(`^\$\{vars\.([A-Za-z0-9_]+)\}$`)
-	envRef     = regexp.MustCompile(`^\$\{env\('([A-Z][A-Z0-9_]*)'\)\}$`)
-	anyMagic   = regexp.MustCompile(`\$\{[^}]*\}`)
-	rosSubRefs = regexp.MustCompile(`\$\{([A-Za-z0-9_:.]+)\}`)
+	varRef   = regexp.MustCompile(`\$\{vars\.([A-Za-z0-9_]+)\}`)
+	wholeVar = regexp.MustCompile(`^\$\{vars\.([A-Za-z0-9_]+)\}$`)
+	envRef   = regexp.MustCompile(`^\$\{env\('([A-Z][A-Z0-9_]*)'\)\}$`)
+	anyMagic = regexp.MustCompile(`\$\{[^}]*\}`)
 )
 
 // resolveVars replaces ${vars.x} the way Serverless Devs does before the
@@ -145,52 +144,57 @@ var (
 // replaced by the variable's text. Other magic variables (${env(...)},
 // ${config(...)}) stay as they are: they are strings wherever they are used.
 func resolveVars(v any, vars map[string]any) (any, error) {
-	switch v := v.(type) {
-	case string:
-		if m := wholeVar.FindStringSubmatch(v); m != nil {
+	var err error
+	out := rewrite(v, func(v any) (any, bool) {
+		str, ok := v.(string)
+		if !ok || err != nil {
+			return v, ok
+		}
+		if m := wholeVar.FindStringSubmatch(str); m != nil {
 			val, ok := vars[m[1]]
 			if !ok {
-				return nil, fmt.Errorf("undefined variable vars.%s", m[1])
+				err = fmt.Errorf("undefined variable vars.%s", m[1])
 			}
-			return val, nil
+			return val, true
 		}
-		var err error
-		out := varRef.ReplaceAllStringFunc(v, func(ref string) string {
+		return varRef.ReplaceAllStringFunc(str, func(ref string) string {
 			name := varRef.FindStringSubmatch(ref)[1]
 			val, ok := vars[name]
-			if !ok {
-				err = fmt.Errorf("undefined variable vars.%s in %q", name, v)
-				return ref
-			}
 			switch val.(type) {
 			case map[string]any, []any:
-				err = fmt.Errorf("variable vars.%s is not a scalar but is used inside the string %q", name, v)
+				err = fmt.Errorf("variable vars.%s is not a scalar but is used inside the string %q", name, str)
+			}
+			if !ok {
+				err = fmt.Errorf("undefined variable vars.%s in %q", name, str)
+				return ref
 			}
 			return fmt.Sprint(val)
-		})
-		return out, err
+		}), true
+	})
+	return out, err
+}
+
+// rewrite returns a copy of v in which every value that f takes (ok) is
+// replaced by what f returns; maps and lists f leaves are walked.
+func rewrite(v any, f func(any) (any, bool)) any {
+	if r, ok := f(v); ok {
+		return r
+	}
+	switch v := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			r, err := resolveVars(e, vars)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
-			}
-			out[k] = r
+			out[k] = rewrite(e, f)
 		}
-		return out, nil
+		return out
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			r, err := resolveVars(e, vars)
-			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-			out[i] = r
+			out[i] = rewrite(e, f)
 		}
-		return out, nil
+		return out
 	}
-	return v, nil
+	return v
 }
 
 // ROS template.
@@ -206,23 +210,19 @@ type rosTemplate struct {
 func loadTemplate(t testing.TB) *rosTemplate {
 	t.Helper()
 	doc := loadYAML(t, filepath.Join(repoRoot(t), "template.yml"))
-	tp := &rosTemplate{Doc: doc, Parameters: map[string]map[string]any{}, Resources: map[string]map[string]any{}}
-	params, _ := doc["Parameters"].(map[string]any)
-	for k, v := range params {
-		m, ok := v.(map[string]any)
-		if !ok {
-			t.Fatalf("template.yml: parameter %s is not a map", k)
+	maps := func(section string) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		entries, _ := doc[section].(map[string]any)
+		for k, v := range entries {
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("template.yml: %s.%s is not a map", section, k)
+			}
+			out[k] = m
 		}
-		tp.Parameters[k] = m
+		return out
 	}
-	res, _ := doc["Resources"].(map[string]any)
-	for k, v := range res {
-		m, ok := v.(map[string]any)
-		if !ok {
-			t.Fatalf("template.yml: resource %s is not a map", k)
-		}
-		tp.Resources[k] = m
-	}
+	tp := &rosTemplate{Doc: doc, Parameters: maps("Parameters"), Resources: maps("Resources")}
 	tp.Outputs, _ = doc["Outputs"].(map[string]any)
 	return tp
 }
@@ -245,73 +245,67 @@ func (tp *rosTemplate) props(id string) map[string]any {
 	return p
 }
 
-// unresolved stands for a template value that cannot be evaluated from
-// defaults (a parameter without a default, an attribute of a resource).
+// unresolved stands for a template value that s.yaml has no counterpart
+// of (an attribute of a resource, a condition).
 type unresolved struct{ expr string }
 
-// eval evaluates a template value as ROS would with every parameter at its
-// default and the given pseudo parameters; values it cannot know become
-// unresolved.
-func (tp *rosTemplate) eval(v any, pseudo map[string]string) any {
-	switch v := v.(type) {
-	case map[string]any:
-		if len(v) == 1 {
-			for fn, arg := range v {
-				switch fn {
-				case "Ref":
-					name, _ := arg.(string)
-					return tp.lookup(name, pseudo)
-				case "Fn::Sub":
-					s, ok := arg.(string)
-					if !ok {
-						return unresolved{fmt.Sprint(v)}
-					}
-					var missing bool
-					out := rosSubRefs.ReplaceAllStringFunc(s, func(ref string) string {
-						val := tp.lookup(rosSubRefs.FindStringSubmatch(ref)[1], pseudo)
-						str, ok := val.(string)
-						if !ok {
-							missing = true
-						}
-						return str
-					})
-					if missing {
-						return unresolved{s}
-					}
-					return out
-				case "Fn::GetAtt", "Fn::Join", "Fn::Select", "Fn::If":
-					return unresolved{fmt.Sprint(v)}
+// rosTerms says what stands in template.yml for each reference s.yaml
+// makes: its variables are the template's parameters (whose defaults
+// TestTemplate checks against the variables' values) or pseudo
+// parameters, and Serverless Devs' magic variables their ROS counterparts.
+// The two files are compared through this table, term by term, without
+// evaluating either.
+var rosTerms = map[string]string{
+	"${vars.region}":               "${ALIYUN::Region}",
+	"${config('AccountID')}":       "${ALIYUN::AccountId}",
+	"${vars.ossEndpoint}":          "https://oss-${ALIYUN::Region}-internal.aliyuncs.com",
+	"${vars.prefix}":               "${FunctionPrefix}",
+	"${vars.bucket}":               "${StateBucket}",
+	"${vars.statePrefix}":          "${StatePrefix}",
+	"${vars.callbackBaseUrl}":      "${CallbackBaseUrl}",
+	"${vars.callbackQueue}":        "${CallbackQueueName}",
+	"${vars.deadLetterQueue}":      "${DeadLetterQueueName}",
+	"${vars.asyncFailureQueue}":    "${AsyncFailureQueueName}",
+	"${vars.logProject}":           "${LogProject}",
+	"${vars.logStore}":             "${LogStore}",
+	"${vars.liveCallbackQueue}":    "${LiveCallbackQueueName}",
+	"${env('VOD_CALLBACK_KEYS')}":  "${VodCallbackKeys}",
+	"${env('IMS_CALLBACK_KEYS')}":  "${ImsCallbackKeys}",
+	"${env('LIVE_CALLBACK_KEYS')}": "${LiveCallbackKeys}",
+	"${env('QUERY_TOKEN')}":        "${QueryToken}",
+}
+
+// inROSTerms rewrites an s.yaml value (as written, before ${vars.x} is
+// resolved) in the terms of template.yml (see rosTerms). A reference the
+// table lacks is kept, so that the comparison reports it.
+func inROSTerms(v any) any {
+	return rewrite(v, func(v any) (any, bool) {
+		str, ok := v.(string)
+		return anyMagic.ReplaceAllStringFunc(str, func(ref string) string {
+			if r, ok := rosTerms[ref]; ok {
+				return r
+			}
+			return ref
+		}), ok
+	})
+}
+
+// rosValue renders a template value with its references as text: {Ref: X}
+// is "${X}", {Fn::Sub: s} is s; other functions are unresolved.
+func rosValue(v any) any {
+	return rewrite(v, func(v any) (any, bool) {
+		if s, ok := symbolic(v); ok {
+			return s, true
+		}
+		if m, ok := v.(map[string]any); ok && len(m) == 1 {
+			for fn := range m {
+				if strings.HasPrefix(fn, "Fn::") {
+					return unresolved{fmt.Sprint(v)}, true
 				}
 			}
 		}
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = tp.eval(e, pseudo)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = tp.eval(e, pseudo)
-		}
-		return out
-	}
-	return v
-}
-
-func (tp *rosTemplate) lookup(name string, pseudo map[string]string) any {
-	if v, ok := pseudo[name]; ok {
-		return v
-	}
-	p, ok := tp.Parameters[name]
-	if !ok {
-		return unresolved{"undefined " + name}
-	}
-	def, ok := p["Default"]
-	if !ok {
-		return unresolved{"no default: " + name}
-	}
-	return fmt.Sprint(def)
+		return v, false
+	})
 }
 
 // symbolic renders a template string expression with its references kept:

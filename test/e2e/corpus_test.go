@@ -164,7 +164,7 @@ func corpusExpected(t *testing.T, m *corpus.Manifest) map[string]*expectedState 
 		var doc []byte
 		var err error
 		if st, ok := streams[key]; ok {
-			doc, err = live.Marshal(st)
+			doc, err = live.Codec.Marshal(st)
 		} else {
 			doc, err = state.Marshal(medias[key])
 		}
@@ -223,7 +223,7 @@ func storedState(t *testing.T, s *localstack.Stack, key string) []byte {
 			parts := strings.SplitN(id, "/", 3)
 			var st *live.Stream
 			if st, _, err = r.Get(ctx, parts[0], parts[1], parts[2]); err == nil {
-				doc, err = live.Marshal(st)
+				doc, err = live.Codec.Marshal(st)
 			}
 		}
 	}

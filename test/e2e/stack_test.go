@@ -48,7 +48,7 @@ func run(m *testing.M) int {
 	defer cancel()
 	start := time.Now()
 	stk, err = localstack.Start(ctx, localstack.Options{
-		Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: stackFunctions, Log: logs,
+		Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: stackFunctions, Log: logs, InProcess: true,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: start stack:", err)
@@ -81,7 +81,7 @@ func startStack(t *testing.T, functions ...string) (*localstack.Stack, *fcemu.Lo
 	defer cancel()
 	lb := fcemu.NewLogBuffer(0)
 	s, err := localstack.Start(ctx, localstack.Options{
-		Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: functions, Log: lb,
+		Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: functions, Log: lb, InProcess: true,
 	})
 	if err != nil {
 		t.Fatalf("start stack with %v: %v", functions, err)

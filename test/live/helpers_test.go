@@ -25,12 +25,14 @@ import (
 	"mediastate/shared/live/notify"
 	"mediastate/shared/signature"
 	tt "mediastate/shared/trigger/triggertest"
+	"mediastate/test/fcemu"
 	"mediastate/test/localstack"
 )
 
 const queryToken = "e2e-query-token"
 
 var (
+	logs    = fcemu.NewLogBuffer(0)
 	stack   *localstack.Stack
 	records *notify.Store
 	streams *live.Reader
@@ -39,7 +41,7 @@ var (
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	s, err := localstack.Start(ctx, localstack.Options{Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0",
-		Functions: []string{"liverecord", "liverecordquery"}, Env: []string{"QUERY_TOKEN=" + queryToken}, Timeout: 20 * time.Second})
+		Functions: []string{"liverecord", "liverecordquery"}, InProcess: true, Env: []string{"QUERY_TOKEN=" + queryToken}, Timeout: 20 * time.Second, Log: logs})
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start the local stack:", err)
@@ -56,10 +58,7 @@ func TestMain(m *testing.M) {
 		code = m.Run()
 	}
 	if code != 0 {
-		for name, f := range s.Functions {
-			logs := f.Logs()
-			fmt.Fprintf(os.Stderr, "--- %s logs (tail) ---\n%s\n", name, logs[max(0, len(logs)-6000):])
-		}
+		fmt.Fprintf(os.Stderr, "--- the functions' logs (tail) ---\n%s\n", logs.Tail(6000))
 	}
 	s.Close()
 	os.Exit(code)

@@ -95,7 +95,7 @@ func TestSignedHTTPCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, _ := live.Marshal(s)
+	doc, _ := live.Codec.Marshal(s)
 	schemacheck.Check(t, live.Schema, doc)
 	if len(s.Files) != 1 || s.Files[0].URI != "record/app1/s1/1.m3u8" || s.Files[0].Duration != 60.5 || s.Files[0].StopTime.Unix() != stop {
 		t.Errorf("files %+v", s.Files)
@@ -414,8 +414,8 @@ func TestOrderIndependence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gb, _ := live.Marshal(got)
-		wb, _ := live.Marshal(want)
+		gb, _ := live.Codec.Marshal(got)
+		wb, _ := live.Codec.Marshal(want)
 		schemacheck.Check(t, live.Schema, gb)
 		if string(gb) != string(wb) {
 			t.Fatalf("%s: stored state\n%s\nwant (fold of the recorded occurrences)\n%s", stream, gb, wb)

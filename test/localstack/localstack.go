@@ -1,6 +1,7 @@
 // Package localstack runs the whole system on loopback: the disk-backed
 // OSS-protocol server (or a real OSS bucket), every function under
-// functions/ as its real binary behind the FC runtime-API emulator, and an
+// functions/ as its real binary behind the FC runtime-API emulator (or, with
+// Options.InProcess, built in this process as its main builds it), and an
 // HTTP front door:
 //
 //	POST /<function>          acts as the function's FC 3.0 HTTP trigger
@@ -9,17 +10,19 @@
 //	GET  /-/state/media/<id>  the current state of a media asset
 //	GET  /                    what listens where
 //
-// It is what the README's run command starts, and what the end-to-end
-// tests drive.
+// It is what the README's run command starts (binaries), and what the
+// end-to-end tests (in process) and the load harness (either) drive.
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -57,6 +60,13 @@ const (
 	SweepFunction = "sweep"
 )
 
+// What every function is told of its platform: region, account and memory.
+const (
+	region    = "cn-local"
+	accountID = "1234567890"
+	memoryMB  = 128
+)
+
 // Options configure a Stack.
 type Options struct {
 	// Root is the repository root (holding go.mod); found from the working
@@ -74,6 +84,11 @@ type Options struct {
 	// Functions limits the functions started; default every directory
 	// under functions/.
 	Functions []string
+	// InProcess builds each function in this process with NewHandler, as
+	// its main does, instead of running its binary behind the emulator:
+	// nothing is built, and Stack.Functions stays empty. The functions see
+	// the same environment and, per invocation, the same FC context.
+	InProcess bool
 	// Env is extra environment for every function, "KEY=value".
 	Env []string
 	// AuthOff starts the functions with CALLBACK_AUTH=off.
@@ -82,7 +97,9 @@ type Options struct {
 	Instances int
 	// Timeout is the functions' execution timeout; default 30 s.
 	Timeout time.Duration
-	// Log receives the functions' output; default discarded (kept for Logs).
+	// Log receives the functions' output; default discarded (kept for
+	// fcemu's Logs). In process the functions' loggers write their JSON
+	// lines to it.
 	Log io.Writer
 	// QueryToken is liverecordquery's QUERY_TOKEN; default LocalQueryToken.
 	QueryToken string
@@ -121,7 +138,8 @@ type Stack struct {
 	OSS *ossserver.Server
 	// OSSEndpoint and Bucket say where state is kept.
 	OSSEndpoint, Bucket string
-	// Functions maps a function name to its emulated function.
+	// Functions maps a function name to its emulated function; empty in
+	// process.
 	Functions map[string]*fcemu.Function
 	// Reader reads media state.
 	Reader *media.Reader
@@ -138,6 +156,7 @@ type Stack struct {
 	// SweepEvery is the interval of the local sweep timer (0: none).
 	SweepEvery time.Duration
 
+	fns       map[string]function
 	stopTimer chan struct{}
 	front     *http.Server
 	ln        net.Listener
@@ -191,7 +210,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if o.QueryToken == "" {
 		o.QueryToken = LocalQueryToken
 	}
-	s = &Stack{Functions: map[string]*fcemu.Function{}, Prefix: localdefaults.Prefix, QueryToken: o.QueryToken, stopTimer: make(chan struct{})}
+	s = &Stack{Functions: map[string]*fcemu.Function{}, fns: map[string]function{}, Prefix: localdefaults.Prefix, QueryToken: o.QueryToken, stopTimer: make(chan struct{})}
 	// Every error return sets s to nil: close what was started through a
 	// copy.
 	started := s
@@ -209,9 +228,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.URL = "http://" + s.ln.Addr().String()
 
 	key := ossx.Key{AccessKeyID: LocalAccessKeyID, AccessKeySecret: LocalAccessKeySecret}
-	region := ""
+	ossRegion := ""
 	if e := o.ExternalOSS; e != nil {
-		s.OSSEndpoint, s.Bucket, key, region = e.Endpoint, e.Bucket, e.Key, e.Region
+		s.OSSEndpoint, s.Bucket, key, ossRegion = e.Endpoint, e.Bucket, e.Key, e.Region
 		s.OSSRegion = e.Region
 	} else {
 		s.OSS, err = ossserver.Start(ossserver.Options{
@@ -223,23 +242,25 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 		s.OSSEndpoint, s.Bucket, s.OSSRegion = s.OSS.URL(), LocalBucket, s.OSS.Region()
 	}
-	if s.Client, err = ossx.New(ossx.Config{Endpoint: s.OSSEndpoint, Bucket: s.Bucket, Region: region, Credentials: ossx.NewCredentials(key)}); err != nil {
+	if s.Client, err = ossx.New(ossx.Config{Endpoint: s.OSSEndpoint, Bucket: s.Bucket, Region: ossRegion, Credentials: ossx.NewCredentials(key)}); err != nil {
 		return nil, err
 	}
 	if s.Reader, err = media.NewReader(s.Client, s.Prefix); err != nil {
 		return nil, err
 	}
 
-	if s.binDir, err = os.MkdirTemp("", "mediastate-bin-"); err != nil {
-		return nil, err
+	var bins map[string]string
+	if !o.InProcess {
+		if s.binDir, err = os.MkdirTemp("", "mediastate-bin-"); err != nil {
+			return nil, err
+		}
+		if bins, s.Cached, err = buildAll(ctx, o.Root, o.Functions, o.BinCache, s.binDir); err != nil {
+			return nil, err
+		}
 	}
-	bins, cached, err := buildAll(ctx, o.Root, o.Functions, o.BinCache, s.binDir)
-	if err != nil {
-		return nil, err
-	}
-	s.Cached = cached
+	creds := fcemu.Credentials{AccessKeyID: key.AccessKeyID, AccessKeySecret: key.AccessKeySecret, SecurityToken: key.SecurityToken}
+	logger := slog.New(slog.NewJSONHandler(cmp.Or(o.Log, io.Discard), nil))
 	for _, fn := range o.Functions {
-		bin := bins[fn]
 		env := []string{
 			"OSS_ENDPOINT=" + s.OSSEndpoint, "OSS_BUCKET=" + s.Bucket, "STATE_PREFIX=" + s.Prefix,
 			"CALLBACK_ALLOW_HTTP=true", "VOD_CALLBACK_URL=" + s.URL + "/" + fn, "VOD_CALLBACK_KEYS=" + LocalVODKey,
@@ -247,27 +268,32 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			"LIVE_CALLBACK_URL=" + s.URL + "/" + fn, "LIVE_CALLBACK_KEYS=" + LocalLiveKey,
 			"QUERY_TOKEN=" + s.QueryToken,
 		}
-		if region != "" {
-			env = append(env, "OSS_REGION="+region)
+		if ossRegion != "" {
+			env = append(env, "OSS_REGION="+ossRegion)
 		}
 		if o.AuthOff {
 			env = append(env, "CALLBACK_AUTH=off")
 		}
 		env = append(env, o.Env...)
+		if o.InProcess {
+			if s.fns[fn], err = startInProcess(fn, env, o, creds, logger); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		f, err := fcemu.Start(ctx, fcemu.Config{
-			Name: fn, Binary: bin, Env: env, Timeout: o.Timeout, Instances: o.Instances,
-			Credentials: fcemu.Credentials{AccessKeyID: key.AccessKeyID, AccessKeySecret: key.AccessKeySecret, SecurityToken: key.SecurityToken},
-			Region:      "cn-local", AccountID: "1234567890", MemoryMB: 128, Stdout: o.Log, Stderr: o.Log,
+			Name: fn, Binary: bins[fn], Env: env, Timeout: o.Timeout, Instances: o.Instances, Credentials: creds,
+			Region: region, AccountID: accountID, MemoryMB: memoryMB, Stdout: o.Log, Stderr: o.Log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", fn, err)
 		}
-		s.Functions[fn] = f
+		s.Functions[fn], s.fns[fn] = f, emulated{f}
 	}
 
 	s.front = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go s.front.Serve(s.ln)
-	if f := s.Functions[SweepFunction]; f != nil && o.SweepEvery > 0 {
+	if f := s.fns[SweepFunction]; f != nil && o.SweepEvery > 0 {
 		s.SweepEvery = o.SweepEvery
 		go s.sweepTimer(f, o.SweepEvery, o.Log)
 	}
@@ -282,7 +308,7 @@ func TimerEvent(name string, now time.Time) []byte {
 
 // sweepTimer invokes the sweep function every interval, as FC's timer
 // trigger does, until the stack closes.
-func (s *Stack) sweepTimer(f *fcemu.Function, every time.Duration, log io.Writer) {
+func (s *Stack) sweepTimer(f function, every time.Duration, log io.Writer) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -291,7 +317,7 @@ func (s *Stack) sweepTimer(f *fcemu.Function, every time.Duration, log io.Writer
 			return
 		case now := <-tick.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-			res, err := f.Invoke(ctx, TimerEvent("hourly", now), fcemu.WithRequestID(s.requestID()))
+			res, err := f.invoke(ctx, TimerEvent("hourly", now), s.requestID())
 			cancel()
 			if log != nil && (err != nil || res.Error != nil) {
 				fmt.Fprintf(log, "local sweep timer: %v %v\n", err, res)
@@ -310,8 +336,8 @@ func (s *Stack) Close() error {
 		} else if s.ln != nil {
 			errs = append(errs, s.ln.Close())
 		}
-		for _, f := range s.Functions {
-			errs = append(errs, f.Close())
+		for _, f := range s.fns {
+			errs = append(errs, f.close())
 		}
 		if s.OSS != nil {
 			errs = append(errs, s.OSS.Close())
@@ -323,10 +349,22 @@ func (s *Stack) Close() error {
 	return errors.Join(errs...)
 }
 
+// Invoke invokes the function fn with payload as the event, as FC's
+// InvokeFunction does, under requestID (a fresh one when empty); in process
+// or through the emulator, the answer is the emulator's Result (Instance is
+// the index of the instance that ran it, PID 0 in process).
+func (s *Stack) Invoke(ctx context.Context, fn string, payload []byte, requestID string) (*fcemu.Result, error) {
+	f, ok := s.fns[fn]
+	if !ok {
+		return nil, fmt.Errorf("no function %q; functions: %s", fn, strings.Join(s.Names(), ", "))
+	}
+	return f.invoke(ctx, payload, cmp.Or(requestID, s.requestID()))
+}
+
 // Names returns the running functions, sorted.
 func (s *Stack) Names() []string {
-	names := make([]string, 0, len(s.Functions))
-	for n := range s.Functions {
+	names := make([]string, 0, len(s.fns))
+	for n := range s.fns {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -345,7 +383,7 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fn, rest, _ := strings.Cut(path, "/")
-	f, ok := s.Functions[fn]
+	f, ok := s.fns[fn]
 	if !ok {
 		http.Error(w, fmt.Sprintf("no function %q; functions: %s", fn, strings.Join(s.Names(), ", ")), http.StatusNotFound)
 		return
@@ -366,10 +404,10 @@ func (s *Stack) requestID() string {
 	return fmt.Sprintf("local-%d-%06d", os.Getpid(), s.reqSeq.Add(1))
 }
 
-func (s *Stack) serveHTTPTrigger(w http.ResponseWriter, r *http.Request, f *fcemu.Function, fn string, body []byte) {
+func (s *Stack) serveHTTPTrigger(w http.ResponseWriter, r *http.Request, f function, fn string, body []byte) {
 	id := s.requestID()
 	ev := tt.JSON(tt.HTTPEventOf(r, body, id, time.Now()))
-	res, err := f.Invoke(r.Context(), ev, fcemu.WithRequestID(id))
+	res, err := f.invoke(r.Context(), ev, id)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -405,9 +443,9 @@ func (s *Stack) serveHTTPTrigger(w http.ResponseWriter, r *http.Request, f *fcem
 	w.Write(b)
 }
 
-func (s *Stack) serveInvoke(w http.ResponseWriter, r *http.Request, f *fcemu.Function, body []byte) {
+func (s *Stack) serveInvoke(w http.ResponseWriter, r *http.Request, f function, body []byte) {
 	id := s.requestID()
-	res, err := f.Invoke(r.Context(), body, fcemu.WithRequestID(id))
+	res, err := f.invoke(r.Context(), body, id)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return

@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"mediastate/shared/snapshot"
 	"mediastate/test/fcemu"
+	"mediastate/test/ossserver"
 )
 
 // TestSourceHash checks that the binary cache key changes with any source
@@ -171,5 +173,74 @@ func TestSweepTimer(t *testing.T) {
 	}
 	if !strings.Contains(s.Banner(), "timer trigger, every 20ms") {
 		t.Errorf("banner does not show the timer:\n%s", s.Banner())
+	}
+}
+
+// TestInProcess starts every function in process: nothing is built, each
+// answers through Invoke and the front door as its binary does (output
+// JSON, errors as the SDK's error document), and an invocation that
+// outlives the function's timeout is answered FunctionTimeout.
+func TestInProcess(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := Start(ctx, Options{Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", InProcess: true, Instances: 2, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	root, err := FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := FunctionNames(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Names(), all) || len(s.Functions) != 0 || len(all) != 7 {
+		t.Fatalf("in process: names %v (want %v), emulated %v", s.Names(), all, s.Functions)
+	}
+	if _, err := s.Invoke(ctx, "nothing", nil, ""); err == nil {
+		t.Error("invoking an unknown function did not fail")
+	}
+
+	var instances []int
+	for i := range 2 {
+		res, err := s.Invoke(ctx, SweepFunction, TimerEvent("hourly", time.Now()), "sweep-"+strconv.Itoa(i))
+		if err != nil || res.Error != nil || res.RequestID != "sweep-"+strconv.Itoa(i) {
+			t.Fatalf("sweep: %v %+v", err, res)
+		}
+		var rep snapshot.Meta
+		if err := json.Unmarshal(res.Payload, &struct{ Snapshot *snapshot.Meta }{&rep}); err != nil || rep.Key == "" {
+			t.Fatalf("sweep answer %s: %v", res.Payload, err)
+		}
+		instances = append(instances, res.Instance)
+	}
+	if !slices.Equal(instances, []int{0, 1}) {
+		t.Errorf("instances %v, want each of the two in turn", instances)
+	}
+
+	// liverecordquery answers HTTP trigger events only: any other event is
+	// the function's error, as the SDK posts it.
+	res, err := s.Invoke(ctx, "liverecordquery", []byte(`{"triggerName":"x"}`), "")
+	var doc fcemu.InvokeError
+	if err != nil || res.Error == nil || res.Error.Type != "Error" || json.Unmarshal(res.Payload, &doc) != nil || doc.Message != res.Error.Message {
+		t.Fatalf("query of a timer event: %v %+v %s", err, res, res.Payload)
+	}
+	r, err := http.Get(s.URL + "/liverecordquery?DomainName=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("query without a token through the front door: %d", r.StatusCode)
+	}
+
+	// The sweep outlives its timeout when listing is slow.
+	if err := s.OSS.SetFaults(ossserver.Faults{Latency: 3 * time.Second, Ops: []string{"ListObjectsV2"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = s.Invoke(ctx, SweepFunction, TimerEvent("hourly", time.Now()), "")
+	if err != nil || res.Error == nil || res.Error.Type != fcemu.ErrorTypeTimeout {
+		t.Fatalf("slow sweep: %v %+v", err, res)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"mediastate/shared/statestore"
 )
 
 var (
@@ -62,4 +64,24 @@ func Check(t testing.TB, schema, doc []byte) {
 		_ = json.Indent(&pretty, doc, "", "  ")
 		t.Fatalf("document violates the schema: %v\n%s", err, pretty.String())
 	}
+}
+
+// RoundTrip marshals doc with codec, fails the test unless the bytes are
+// valid for schema and decode and encode back to the same bytes, and
+// returns them.
+func RoundTrip[T any](t testing.TB, schema []byte, codec statestore.Codec[T], doc *T) []byte {
+	t.Helper()
+	out, err := codec.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Check(t, schema, out)
+	back, err := codec.Unmarshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := codec.Marshal(back); !bytes.Equal(again, out) {
+		t.Fatalf("round trip changed the document:\n%s\n%s", out, again)
+	}
+	return out
 }

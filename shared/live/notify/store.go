@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
 	"mediastate/shared/live"
@@ -395,28 +397,23 @@ list:
 // A record gone since the listing (expired) is left out.
 func (s *Store) fetch(ctx context.Context, domain string, entries []entry) ([]Record, error) {
 	out := make([]*Record, len(entries))
-	errs := make([]error, len(entries))
-	sem := make(chan struct{}, s.par)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(s.par)
 	for i, e := range entries {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			st, err := s.get(ctx, s.k.record(domain, e.eventID, e.seq))
 			switch {
 			case errors.Is(err, ossx.ErrNotFound):
 			case err != nil:
-				errs[i] = err
+				return err
 			default:
 				rec := st.Record.Capped() // bounded whatever an older version stored
 				out[i] = &rec
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	recs := make([]Record, 0, len(out))

@@ -1,0 +1,170 @@
+package localstack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
+
+	"mediastate/shared/config"
+	"mediastate/shared/fcapp"
+	"mediastate/test/fcemu"
+)
+
+// Handler is what a function's main hands to fc.Start.
+type Handler = func(ctx context.Context, payload []byte) (any, error)
+
+// NewHandler builds the handler of the function called name the way its
+// main (functions/<name>/main.go) does, from getenv and logging to logger:
+// fcapp.MainNamed for the callback functions, fcapp.MainLiveQuery for
+// liverecordquery and fcapp.MainTask with fcapp.Sweep for sweep.
+func NewHandler(name string, getenv config.Getenv, logger *slog.Logger) (Handler, error) {
+	switch name {
+	case fcapp.LiveQueryName:
+		q, err := fcapp.NewLiveQuery(getenv, logger)
+		if err != nil {
+			return nil, err
+		}
+		return q.Handle, nil
+	case SweepFunction:
+		t, err := fcapp.NewTask(name, getenv, logger, fcapp.Sweep)
+		if err != nil {
+			return nil, err
+		}
+		return t.Handle, nil
+	}
+	spec, ok := fcapp.SpecFor(name)
+	if !ok {
+		return nil, fmt.Errorf("no function named %s", name)
+	}
+	app, err := fcapp.New(spec, getenv, logger)
+	if err != nil {
+		return nil, err
+	}
+	return app.Handle, nil
+}
+
+// function is one function of a stack: its binary behind the emulator, or
+// its handlers in this process.
+type function interface {
+	invoke(ctx context.Context, payload []byte, requestID string) (*fcemu.Result, error)
+	close() error
+}
+
+// emulated is a function run as its binary behind fcemu.
+type emulated struct{ f *fcemu.Function }
+
+func (e emulated) invoke(ctx context.Context, payload []byte, requestID string) (*fcemu.Result, error) {
+	return e.f.Invoke(ctx, payload, fcemu.WithRequestID(requestID))
+}
+
+func (e emulated) close() error { return e.f.Close() }
+
+// inProcess is a function run in this process: one handler per instance,
+// invoked in turn, each invocation with the context the FC runtime SDK
+// gives a handler (fccontext with the request id, the role credentials
+// and the function; a deadline of the function's timeout).
+type inProcess struct {
+	name     string
+	handlers []Handler
+	next     atomic.Uint64
+	timeout  time.Duration
+	fc       fccontext.FcContext
+}
+
+func startInProcess(name string, env []string, o Options, creds fcemu.Credentials, log *slog.Logger) (*inProcess, error) {
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v // the last value of a key wins, as for a process
+		}
+	}
+	getenv := func(k string) string { return vars[k] }
+	p := &inProcess{name: name, timeout: o.Timeout, fc: fccontext.FcContext{
+		Credentials: fccontext.Credentials{AccessKeyId: creds.AccessKeyID, AccessKeySecret: creds.AccessKeySecret, SecurityToken: creds.SecurityToken},
+		Function:    fccontext.Function{Name: name, Handler: "main", Memory: strconv.Itoa(memoryMB), Timeout: int(o.Timeout / time.Second)},
+		Region:      region, AccountId: accountID,
+	}}
+	for range max(1, o.Instances) {
+		h, err := NewHandler(name, getenv, log)
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", name, err)
+		}
+		p.handlers = append(p.handlers, h)
+	}
+	return p, nil
+}
+
+// invoke runs one invocation the way the SDK does: the handler's output
+// JSON-marshalled, its error or panic as the SDK's error document, and a
+// timeout when the deadline passes first (the handler runs on, as a frozen
+// FC instance would). It returns an error only when ctx ends first.
+func (p *inProcess) invoke(ctx context.Context, payload []byte, requestID string) (*fcemu.Result, error) {
+	start := time.Now()
+	k := int(p.next.Add(1)-1) % len(p.handlers)
+	lc := p.fc
+	lc.RequestID = requestID
+	hctx, cancel := context.WithTimeout(fccontext.NewContext(context.WithoutCancel(ctx), &lc), p.timeout)
+	done := make(chan *fcemu.Result, 1)
+	go func() {
+		defer cancel()
+		done <- call(hctx, p.handlers[k], payload)
+	}()
+	var res *fcemu.Result
+	select {
+	case res = <-done:
+	case <-hctx.Done():
+		select {
+		case res = <-done: // answered just in time
+		default:
+			res = errorResult(&fcemu.InvokeError{Message: fmt.Sprintf("Function time out after %s", p.timeout), Type: fcemu.ErrorTypeTimeout})
+		}
+	case <-ctx.Done():
+		return nil, fmt.Errorf("invoke %s request %s: %w", p.name, requestID, ctx.Err())
+	}
+	res.RequestID, res.Instance, res.Duration = requestID, k, time.Since(start)
+	return res, nil
+}
+
+// call runs h and turns what it returns, or its panic, into a Result.
+func call(ctx context.Context, h Handler, payload []byte) (res *fcemu.Result) {
+	defer func() {
+		if e := recover(); e != nil {
+			res = errorResult(&fcemu.InvokeError{Message: fmt.Sprint(e), Type: typeName(e)})
+		}
+	}()
+	out, err := h(ctx, payload)
+	if err != nil {
+		return errorResult(&fcemu.InvokeError{Message: err.Error(), Type: typeName(err)})
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return errorResult(&fcemu.InvokeError{Message: err.Error(), Type: typeName(err)})
+	}
+	return &fcemu.Result{Payload: b}
+}
+
+// errorResult is the answer carrying e, its payload the error document.
+func errorResult(e *fcemu.InvokeError) *fcemu.Result {
+	b, _ := json.Marshal(e)
+	return &fcemu.Result{Payload: b, Error: e}
+}
+
+// typeName is the SDK's errorType: the name of the value's type, of the
+// pointed-to type for a pointer.
+func typeName(v any) string {
+	t := reflect.TypeOf(v)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+func (p *inProcess) close() error { return nil }
