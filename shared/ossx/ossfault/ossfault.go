@@ -27,26 +27,26 @@ var Ops = []string{"PutObject", "GetObject", "HeadObject", "ListObjectsV2", "Del
 type Faults struct {
 	// Latency delays every selected request before it is handled; Jitter
 	// adds a uniformly random extra delay in [0, Jitter).
-	Latency time.Duration `json:"latency,omitempty"`
-	Jitter  time.Duration `json:"jitter,omitempty"`
+	Latency time.Duration
+	Jitter  time.Duration
 	// Error503Rate and Error500Rate are the probabilities of answering
 	// 503 ServiceUnavailable and 500 InternalError without applying the
 	// request.
-	Error503Rate float64 `json:"error503Rate,omitempty"`
-	Error500Rate float64 `json:"error500Rate,omitempty"`
+	Error503Rate float64
+	Error500Rate float64
 	// ResetRate is the probability of closing the connection abruptly
 	// (TCP RST, no response) without applying the request.
-	ResetRate float64 `json:"resetRate,omitempty"`
+	ResetRate float64
 	// LostResponseRate is the probability of applying the request and then
 	// resetting the connection instead of answering: the write happened
 	// but the client cannot know.
-	LostResponseRate float64 `json:"lostResponseRate,omitempty"`
+	LostResponseRate float64
 	// Ops restricts the faults to these operations (see Ops); empty means
 	// every operation.
-	Ops []string `json:"ops,omitempty"`
+	Ops []string
 	// Seed seeds the random choices, making a run reproducible for a given
 	// request order; 0 picks a random seed.
-	Seed int64 `json:"seed,omitempty"`
+	Seed int64
 }
 
 // validate checks rates and operation names.
