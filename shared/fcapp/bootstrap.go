@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc"
+	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"mediastate/shared/apierr"
 	"mediastate/shared/config"
@@ -35,8 +36,18 @@ func bootstrap(name string, cfg *config.Config, getenv config.Getenv, logger *sl
 	return &base{env: env, creds: creds, ready: &readiness{env: env, creds: creds}}, nil
 }
 
-// begin takes the invocation's role credentials.
-func (b *base) begin(ctx context.Context) { fromInvocation(ctx, b.creds) }
+// begin takes the invocation's role credentials and returns its FC request
+// id. It reads the FC context once per invocation: fccontext.FromContext
+// writes into it, so concurrent calls for one invocation would race.
+func (b *base) begin(ctx context.Context) string {
+	lc, ok := fccontext.FromContext(ctx)
+	if !ok {
+		return ""
+	}
+	b.creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
+		SecurityToken: lc.Credentials.SecurityToken})
+	return lc.RequestID
+}
 
 // handler is what fc.Start runs.
 type handler = func(ctx context.Context, payload []byte) (any, error)

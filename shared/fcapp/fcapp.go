@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
-
 	"mediastate/shared/apierr"
 	"mediastate/shared/callback"
 	"mediastate/shared/config"
@@ -102,8 +100,8 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	// The answer budget is outermost but for logging, so that every HTTP
 	// delivery, its dead letter and notify record included, is answered
 	// within the sender's patience.
-	outer := append(append([]pipeline.Middleware{pipeline.Log(logger, spec.Name, RequestID), pipeline.Recover(), pipeline.Budget(cfg.AnswerBudget)},
-		extraOuter...), pipeline.DeadLetter(dl, RequestID, cfg.AuthOff))
+	outer := append(append([]pipeline.Middleware{pipeline.Log(logger, spec.Name), pipeline.Recover(), pipeline.Budget(cfg.AnswerBudget)},
+		extraOuter...), pipeline.DeadLetter(dl, cfg.AuthOff))
 	gate := []pipeline.Middleware{pipeline.Verify(set, cfg.AuthOff)}
 	inner := append([]pipeline.Middleware{pipeline.Ready(app.ready.check)}, extraInner...)
 	app.invoker = pipeline.NewInvoker(core, outer, gate, inner)
@@ -129,36 +127,19 @@ func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	return app, nil
 }
 
-// fromInvocation takes the invocation's role credentials into creds.
-func fromInvocation(ctx context.Context, creds *ossx.Credentials) {
-	if lc, ok := fccontext.FromContext(ctx); ok {
-		creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
-			SecurityToken: lc.Credentials.SecurityToken})
-	}
-}
-
-// RequestID returns the FC request id of the invocation ctx belongs to, as
-// the FC runtime gives it (fccontext), or "" outside an invocation.
-func RequestID(ctx context.Context) string {
-	if lc, ok := fccontext.FromContext(ctx); ok {
-		return lc.RequestID
-	}
-	return ""
-}
-
 // Handle is the fc.Start handler: it takes the invocation's role
 // credentials and runs the pipeline (or a control action, see Control).
 // The bucket check runs inside the pipeline (pipeline.Ready), within each
 // delivery's answer budget.
 func (a *App) Handle(ctx context.Context, payload []byte) (any, error) {
-	a.begin(ctx)
+	requestID := a.begin(ctx)
 	if c, ok := parseControl(payload); ok {
 		if err := a.ready.check(ctx); err != nil {
 			return nil, err
 		}
-		return a.control(ctx, c)
+		return a.control(ctx, c, requestID)
 	}
-	return a.invoker.Invoke(ctx, payload)
+	return a.invoker.Invoke(ctx, payload, requestID)
 }
 
 // Control is an operator action sent as the invocation payload:
@@ -193,11 +174,11 @@ func parseControl(payload []byte) (Control, bool) {
 	return c, true
 }
 
-func (a *App) control(ctx context.Context, c Control) (any, error) {
+func (a *App) control(ctx context.Context, c Control, requestID string) (any, error) {
 	switch c.Action {
 	case ActionReplay:
-		rep, err := pipeline.Replay(ctx, a.invoker, a.dl, pipeline.ReplayOptions{IncludeUnverified: c.IncludeUnverified, Limit: c.Limit, DryRun: c.DryRun})
-		a.env.Logger.Info("replay", "function", a.spec.Name, "requestId", RequestID(ctx), "seen", rep.Seen, "replayed", rep.Replayed,
+		rep, err := pipeline.Replay(ctx, a.invoker, a.dl, pipeline.ReplayOptions{IncludeUnverified: c.IncludeUnverified, Limit: c.Limit, DryRun: c.DryRun, RequestID: requestID})
+		a.env.Logger.Info("replay", "function", a.spec.Name, "requestId", requestID, "seen", rep.Seen, "replayed", rep.Replayed,
 			"kept", rep.Kept, "skipped", rep.Skipped)
 		return rep, err
 	}

@@ -78,7 +78,7 @@ func NewLiveQuery(getenv config.Getenv, logger *slog.Logger) (*LiveQuery, error)
 // Handle is the fc.Start handler: it answers HTTP trigger requests; any
 // other invocation is an error.
 func (q *LiveQuery) Handle(ctx context.Context, payload []byte) (any, error) {
-	q.begin(ctx)
+	_ = q.begin(ctx)
 	batch, err := trigger.Unwrap(payload)
 	if err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ func NewTask(name string, getenv config.Getenv, logger *slog.Logger, run func(co
 // The task runs once the bucket is found fit (readiness), like the
 // deliveries of an App.
 func (t *Task) Handle(ctx context.Context, _ []byte) (any, error) {
-	t.begin(ctx)
+	_ = t.begin(ctx)
 	if err := t.ready.check(ctx); err != nil {
 		return nil, err
 	}

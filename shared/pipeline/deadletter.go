@@ -25,7 +25,7 @@ func RefusedTotal() int64 { return refused.Load() }
 // it, so that the number and size of objects written never depend on an
 // anonymous caller. trustUnverified keeps them all the same; it is for
 // CALLBACK_AUTH=off, where no HTTP delivery is verified.
-func DeadLetter(s *deadletter.Store, requestID func(context.Context) string, trustUnverified bool) Middleware {
+func DeadLetter(s *deadletter.Store, trustUnverified bool) Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, d *trigger.Delivery) *Result {
 			r := next(ctx, d)
@@ -41,7 +41,7 @@ func DeadLetter(s *deadletter.Store, requestID func(context.Context) string, tru
 				refused.Add(1)
 				return r
 			}
-			key, err := s.Put(ctx, d, requestID(ctx), r.Verified, r.Err)
+			key, err := s.Put(ctx, d, d.RequestID, r.Verified, r.Err)
 			if err != nil {
 				r.Outcome, r.Err = Retry, err
 				return r

@@ -96,11 +96,12 @@ func Summarize(d *trigger.Delivery, r *Result) ItemSummary {
 // message is handled on its own and a Summary is returned; the error is
 // non-nil only when some message must be retried, so that the sender (MNS
 // through EventBridge) delivers the batch again. Messages already applied
-// are then recognised as duplicates.
-func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
+// are then recognised as duplicates. requestID is the FC request id of the
+// invocation; every delivery carries it (trigger.Delivery.RequestID).
+func (iv *Invoker) Invoke(ctx context.Context, payload []byte, requestID string) (any, error) {
 	batch, err := trigger.Unwrap(payload)
 	if err != nil {
-		d := &trigger.Delivery{Body: payload, Unusable: err}
+		d := &trigger.Delivery{Body: payload, Unusable: err, RequestID: requestID}
 		if trigger.LooksHTTP(payload) {
 			// An unusable HTTP request: nobody vouched for it (its
 			// headers were not even read), so it is refused, not kept.
@@ -113,6 +114,9 @@ func (iv *Invoker) Invoke(ctx context.Context, payload []byte) (any, error) {
 			return sum, fmt.Errorf("invocation payload could not be kept after %v: %w", err, r.Err)
 		}
 		return sum, nil
+	}
+	for _, it := range batch.Items {
+		it.Delivery.RequestID = requestID
 	}
 	if batch.Kind == trigger.KindHTTP {
 		it := batch.Items[0]

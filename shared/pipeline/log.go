@@ -14,7 +14,7 @@ import (
 // trigger, delivery id, event type, id, event id, outcome, error code and
 // message, OSS requests made by operation, conflicts, retries, duration.
 // It never logs headers or bodies, so no secret can reach the log.
-func Log(logger *slog.Logger, function string, requestID func(context.Context) string) Middleware {
+func Log(logger *slog.Logger, function string) Middleware {
 	return func(next Handler) Handler {
 		return func(ctx context.Context, d *trigger.Delivery) *Result {
 			start := time.Now()
@@ -22,7 +22,7 @@ func Log(logger *slog.Logger, function string, requestID func(context.Context) s
 			ctx = ossx.WithCounter(ctx, counter)
 			r := next(ctx, d)
 			attrs := []slog.Attr{
-				slog.String("requestId", requestID(ctx)),
+				slog.String("requestId", d.RequestID),
 				slog.String("function", function),
 				slog.String("trigger", string(d.Kind)),
 				slog.Int("index", d.Index),

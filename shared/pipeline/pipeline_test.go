@@ -119,14 +119,14 @@ func TestRecover(t *testing.T) {
 func TestDeadLetter(t *testing.T) {
 	env := osstest.Start(t) // over the OSS protocol and the real SDK
 	dl := deadletter.New(env.Bucket(t), "p/", "media")
-	reqID := func(context.Context) string { return "req-1" }
 	bad := apierr.Field(apierr.MissingField, "X", "MediaId", "required")
 	d := httpDelivery(signed("https://cb/media", "k", time.Now()))
+	d.RequestID = "req-1"
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
 	calls := 0
-	r := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
+	r := DeadLetter(dl, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
 	if r.Outcome != DeadLettered || r.DeadLetter != dl.Key("http", nil, d.Body, true, apierr.MissingField) {
 		t.Fatalf("result %+v", r)
 	}
@@ -139,7 +139,7 @@ func TestDeadLetter(t *testing.T) {
 		t.Fatalf("letter %+v", l)
 	}
 	// The same delivery again is kept once.
-	r2 := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
+	r2 := DeadLetter(dl, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad, Verified: true}))(ctx, d)
 	if r2.DeadLetter != r.DeadLetter {
 		t.Fatalf("second letter %s != %s", r2.DeadLetter, r.DeadLetter)
 	}
@@ -148,19 +148,19 @@ func TestDeadLetter(t *testing.T) {
 	before := RefusedTotal()
 	du := httpDelivery(http.Header{})
 	du.Body = []byte(`{"unsigned":1}`)
-	ru := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: apierr.New(apierr.MissingSignature, "none")}))(ctx, du)
+	ru := DeadLetter(dl, false)(core(&calls, &Result{Outcome: DeadLettered, Err: apierr.New(apierr.MissingSignature, "none")}))(ctx, du)
 	if ru.Outcome != Refused || ru.DeadLetter != "" || ru.StatusCode() != http.StatusUnauthorized || RefusedTotal() != before+1 {
 		t.Fatalf("unverified delivery: %+v (refused %d -> %d)", ru, before, RefusedTotal())
 	}
 	if _, err := dl.Find(ctx, "http", nil, du.Body); !errors.Is(err, ossx.ErrNotFound) {
 		t.Fatalf("a letter was kept for an unverified delivery: %v", err)
 	}
-	rt := DeadLetter(dl, reqID, true)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(ctx, du)
+	rt := DeadLetter(dl, true)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(ctx, du)
 	if rt.Outcome != DeadLettered || !strings.HasSuffix(rt.DeadLetter, ".u.MissingField.json") {
 		t.Fatalf("trusted unverified delivery: %+v", rt)
 	}
 	// Success passes untouched.
-	if r := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: Applied}))(ctx, d); r.DeadLetter != "" {
+	if r := DeadLetter(dl, false)(core(&calls, &Result{Outcome: Applied}))(ctx, d); r.DeadLetter != "" {
 		t.Fatal("an applied delivery was dead-lettered")
 	}
 	// When the letter cannot be written, the delivery must be retried, not lost.
@@ -170,7 +170,7 @@ func TestDeadLetter(t *testing.T) {
 	short, cancel2 := context.WithTimeout(ctx, time.Second)
 	defer cancel2()
 	d3 := &trigger.Delivery{Kind: trigger.KindBare, Body: []byte("{other}")}
-	r3 := DeadLetter(dl, reqID, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(short, d3)
+	r3 := DeadLetter(dl, false)(core(&calls, &Result{Outcome: DeadLettered, Err: bad}))(short, d3)
 	if r3.Outcome != Retry || apierr.IsPermanent(r3.Err) || r3.StatusCode() != http.StatusServiceUnavailable {
 		t.Fatalf("letter write failed but result is %+v", r3)
 	}
@@ -180,10 +180,12 @@ func TestLogLine(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
 	e := &callback.Event{Source: callback.SourceVOD, Type: "ProduceMediaComplete", ID: "m-1", EventID: "e1-x"}
-	h := Log(logger, "editing", func(context.Context) string { return "req-9" })(func(ctx context.Context, d *trigger.Delivery) *Result {
+	h := Log(logger, "editing")(func(ctx context.Context, d *trigger.Delivery) *Result {
 		return &Result{Outcome: Applied, Event: e, Store: statestore.Result{Version: 3, Conflicts: 1}}
 	})
-	h(context.Background(), httpDelivery(signed("https://cb/editing", "secret-key", time.Now())))
+	d := httpDelivery(signed("https://cb/editing", "secret-key", time.Now()))
+	d.RequestID = "req-9"
+	h(context.Background(), d)
 	var line map[string]any
 	if err := json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &line); err != nil {
 		t.Fatalf("not one JSON line: %q", buf.String())
@@ -203,7 +205,6 @@ func TestLogLine(t *testing.T) {
 func invoker(t *testing.T, outcome Outcome, err error) (*Invoker, *deadletter.Store) {
 	env := osstest.Memory(nil)
 	dl := deadletter.New(env.Bucket(t), "p/", "media")
-	reqID := func(context.Context) string { return "" }
 	c := func(ctx context.Context, d *trigger.Delivery) *Result {
 		e, derr := callback.Decode(d.Body)
 		if derr != nil {
@@ -214,19 +215,19 @@ func invoker(t *testing.T, outcome Outcome, err error) (*Invoker, *deadletter.St
 		}
 		return &Result{Outcome: outcome, Event: e}
 	}
-	return NewInvoker(c, []Middleware{Recover(), DeadLetter(dl, reqID, false)}, nil, nil), dl
+	return NewInvoker(c, []Middleware{Recover(), DeadLetter(dl, false)}, nil, nil), dl
 }
 
 func TestInvokeHTTP(t *testing.T) {
 	iv, _ := invoker(t, Applied, nil)
 	ev := tt.JSON(tt.ExampleHTTPEvent(body, false, map[string]string{}, "r1"))
-	out, err := iv.Invoke(context.Background(), ev)
+	out, err := iv.Invoke(context.Background(), ev, "req-i")
 	resp, ok := out.(trigger.HTTPResponse)
 	if err != nil || !ok || resp.StatusCode != 200 || !strings.Contains(resp.Body, `"outcome":"applied"`) {
 		t.Fatalf("answer %+v %v", out, err)
 	}
 	iv, _ = invoker(t, "", apierr.Transient(apierr.StorageUnavailable, errors.New("dial: refused"), "state of m-1"))
-	out, err = iv.Invoke(context.Background(), ev)
+	out, err = iv.Invoke(context.Background(), ev, "req-i")
 	resp = out.(trigger.HTTPResponse)
 	if err != nil || resp.StatusCode != 503 || resp.Headers["Retry-After"] != "1" || strings.Contains(resp.Body, "dial") || !strings.Contains(resp.Body, TransientMessage) {
 		t.Fatalf("transient answer %+v %v (the cause must not leak)", resp, err)
@@ -236,23 +237,26 @@ func TestInvokeHTTP(t *testing.T) {
 func TestInvokeBatch(t *testing.T) {
 	batch := tt.Batch(tt.MNSEvent("m1", []byte(body), tt.Plain), tt.MNSEvent("m2", []byte("{not json"), tt.Plain))
 	iv, dl := invoker(t, Applied, nil)
-	out, err := iv.Invoke(context.Background(), batch)
+	out, err := iv.Invoke(context.Background(), batch, "req-i")
 	sum, ok := out.(Summary)
 	if err != nil || !ok || len(sum.Results) != 2 || sum.Results[0].Outcome != Applied || sum.Results[1].Outcome != DeadLettered ||
 		sum.Results[1].Code != "MalformedJSON" {
 		t.Fatalf("summary %+v %v", out, err)
 	}
-	n := 0
-	dl.Each(context.Background(), func(string) error { n++; return nil })
-	if n != 1 {
-		t.Fatalf("%d dead letters, want 1", n)
+	var keys []string
+	dl.Each(context.Background(), func(k string) error { keys = append(keys, k); return nil })
+	if len(keys) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(keys))
+	}
+	if l, err := dl.Get(context.Background(), keys[0]); err != nil || l.RequestID != "req-i" {
+		t.Fatalf("letter %+v, %v: want the invocation's request id req-i", l, err)
 	}
 	iv, _ = invoker(t, "", apierr.Transient(apierr.Conflict, nil, "busy"))
-	if _, err := iv.Invoke(context.Background(), []byte(batch)); err == nil || apierr.IsPermanent(err) {
+	if _, err := iv.Invoke(context.Background(), []byte(batch), "req-i"); err == nil || apierr.IsPermanent(err) {
 		t.Fatalf("a batch with a message to retry must fail transiently: %v", err)
 	}
 	// A payload that is no envelope at all is kept whole.
-	out, err = iv.Invoke(context.Background(), []byte("\x00garbage"))
+	out, err = iv.Invoke(context.Background(), []byte("\x00garbage"), "req-i")
 	if sum := out.(Summary); err != nil || sum.Results[0].Outcome != DeadLettered || sum.Trigger != "invocation" {
 		t.Fatalf("garbage: %+v %v", out, err)
 	}
@@ -328,7 +332,7 @@ func (f applierFunc) Apply(ctx context.Context, d *trigger.Delivery, e *callback
 func TestInvokeOversizedHTTP(t *testing.T) {
 	iv, dl := invoker(t, Applied, nil)
 	ev := tt.JSON(tt.ExampleHTTPEvent(strings.Repeat("\x01", trigger.MaxHTTPPayloadSize/6+1), false, map[string]string{}, "r1"))
-	out, err := iv.Invoke(context.Background(), ev)
+	out, err := iv.Invoke(context.Background(), ev, "req-i")
 	resp, ok := out.(trigger.HTTPResponse)
 	if err != nil || !ok || resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(resp.Body, `"outcome":"refused"`) {
 		t.Fatalf("answer %+v %v", out, err)

@@ -20,6 +20,9 @@ type ReplayOptions struct {
 	Limit int
 	// DryRun reports what would be replayed without doing it.
 	DryRun bool
+	// RequestID is the FC request id of the replaying invocation, which
+	// the replayed deliveries are logged with.
+	RequestID string
 }
 
 // ReplayReport says what Replay did, letter by letter (the first
@@ -115,7 +118,7 @@ func Replay(ctx context.Context, iv *Invoker, dl *deadletter.Store, o ReplayOpti
 				Message: fmt.Sprintf("the body was %d bytes and only an excerpt was kept: it cannot be replayed", l.BodySize)})
 			return nil
 		}
-		results, err := replayOne(ctx, iv, l, key)
+		results, err := replayOne(ctx, iv, l, key, o.RequestID)
 		if err != nil {
 			return err
 		}
@@ -160,10 +163,10 @@ func Replay(ctx context.Context, iv *Invoker, dl *deadletter.Store, o ReplayOpti
 // replayOne re-runs the letter at key: a single delivery, or a whole
 // invocation payload when the letter holds one. Each delivery carries the
 // letter's key (trigger.Delivery.Letter).
-func replayOne(ctx context.Context, iv *Invoker, l *deadletter.Letter, key string) ([]*Result, error) {
+func replayOne(ctx context.Context, iv *Invoker, l *deadletter.Letter, key, requestID string) ([]*Result, error) {
 	if l.Trigger != "invocation" {
 		d := l.Delivery()
-		d.Letter = key
+		d.Letter, d.RequestID = key, requestID
 		return []*Result{iv.Handle(ctx, d)}, nil
 	}
 	batch, err := trigger.Unwrap(l.Raw())
@@ -172,7 +175,7 @@ func replayOne(ctx context.Context, iv *Invoker, l *deadletter.Letter, key strin
 	}
 	var out []*Result
 	for _, it := range batch.Items {
-		it.Delivery.Letter = key
+		it.Delivery.Letter, it.Delivery.RequestID = key, requestID
 		if it.Err != nil {
 			out = append(out, iv.Reject(ctx, it.Delivery, it.Err))
 			continue

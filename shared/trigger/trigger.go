@@ -120,6 +120,10 @@ type Delivery struct {
 	DeliveryID string
 	// Index is the position of the message in its batch, from 0.
 	Index int
+	// RequestID is the FC request id of the invocation that carries the
+	// delivery (or replays it), for logs and dead letters; set by
+	// pipeline.Invoker from what its caller read from the FC runtime.
+	RequestID string
 	// Time is when the envelope says the message was published or received:
 	// the CloudEvent time, the MNS topic PublishTime, or the HTTP
 	// requestContext timeEpoch (or time). It is the zero time when the

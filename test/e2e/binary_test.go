@@ -34,8 +34,8 @@ func TestBinaries(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	lb := fcemu.NewLogBuffer(0)
-	s, err := localstack.Start(ctx, localstack.Options{Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: all, Log: lb})
+	lb, bins := fcemu.NewLogBuffer(0), t.TempDir()
+	s, err := localstack.Start(ctx, localstack.Options{Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: all, Log: lb, BinCache: bins})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestBinaries(t *testing.T) {
 
 	// A binary that cannot configure itself says why and exits.
 	_, err = localstack.Start(ctx, localstack.Options{Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0",
-		Functions: []string{"media"}, Env: []string{"OSS_BUCKET="}})
+		Functions: []string{"media"}, Env: []string{"OSS_BUCKET="}, BinCache: bins})
 	if err == nil || !strings.Contains(err.Error(), "exited before polling") || !strings.Contains(err.Error(), `"msg":"start-up failed"`) {
 		t.Fatalf("start with no bucket configured: %v", err)
 	}

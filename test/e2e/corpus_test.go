@@ -89,8 +89,8 @@ func TestCorpusEndToEnd(t *testing.T) {
 			if len(mediaBodies) > 0 {
 				deliver("media", sent, mediaBodies)
 			}
-			if keys, err := listKeys(ctxT(t), s.Client, s.Prefix+"deadletter/"); err != nil || len(keys) > 0 {
-				t.Fatalf("dead letters %v (%v), want none", keys, err)
+			if keys := listKeys(t, s, s.Prefix+"deadletter/"); len(keys) > 0 {
+				t.Fatalf("dead letters %v, want none", keys)
 			}
 			for key, w := range want {
 				got := storedState(t, s, key)

@@ -40,10 +40,7 @@ func TestTransientStorageFailure(t *testing.T) {
 	batchBody := withID(t, readSeed(t, "ims-register-media-complete.json"), "71151b80f2d471ecb21b472190a9****", idBatch)
 	elem := tt.MNSEvent(tt.NewID(), batchBody, tt.Plain)
 	payload := tt.Batch(elem)
-	lettersBefore, err := listKeys(ctxT(t), stk.Client, stk.Prefix+"deadletter/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lettersBefore := listKeys(t, stk, stk.Prefix+"deadletter/")
 
 	before := stk.OSS.Stats().Faults.Error503
 	if err := stk.OSS.SetFaults(ossserver.Faults{Error503Rate: 1}); err != nil {
@@ -78,10 +75,7 @@ func TestTransientStorageFailure(t *testing.T) {
 	}
 	clear()
 
-	lettersAfter, err := listKeys(ctxT(t), stk.Client, stk.Prefix+"deadletter/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lettersAfter := listKeys(t, stk, stk.Prefix+"deadletter/")
 	if !slices.Equal(lettersBefore, lettersAfter) {
 		t.Fatalf("transient failures were dead-lettered: before %v after %v", lettersBefore, lettersAfter)
 	}
@@ -141,8 +135,8 @@ func TestColdStartTransientFailure(t *testing.T) {
 		}
 	}
 	checkNoState(t, s, id)
-	if keys, err := listKeys(ctxT(t), s.Client, ""); err != nil || len(keys) != 0 {
-		t.Fatalf("objects written or dead-lettered during the outage: %v %v", keys, err)
+	if keys := listKeys(t, s, ""); len(keys) != 0 {
+		t.Fatalf("objects written or dead-lettered during the outage: %v", keys)
 	}
 
 	// The sender's retry succeeds.
@@ -213,60 +207,36 @@ func TestLostResponses(t *testing.T) {
 		applied = map[string]int{}
 		tries   = map[string]int{}
 		errs    []error
-		wg      sync.WaitGroup
 	)
-	work := make(chan int)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				it, p := items[i], plans[i]
-				for attempt := 1; ; attempt++ {
-					res, err := p.sh.send(stk, p.fn, [][]byte{it.body})
-					mu.Lock()
-					tries[it.eid]++
-					if err != nil {
-						// A batch invocation fails as a whole when its message
-						// must be retried; so does nothing else.
-						if !strings.Contains(err.Error(), "must be retried") {
-							errs = append(errs, fmt.Errorf("%s via %s: %w", p.fn, p.sh.name, err))
-						}
-						mu.Unlock()
-						if attempt == 20 {
-							mu.Lock()
-							errs = append(errs, fmt.Errorf("event %s still failing after %d attempts: %v", it.eid, attempt, err))
-							mu.Unlock()
-							break
-						}
-						continue
-					}
-					r := res[0]
-					if r.Outcome == pipeline.Applied {
-						applied[it.eid]++
-					}
-					done := r.Outcome == pipeline.Applied || r.Outcome == pipeline.Duplicate
-					if !done && (r.Outcome != pipeline.Retry || (r.Status != 0 && r.Status != http.StatusServiceUnavailable)) {
-						errs = append(errs, fmt.Errorf("event %s via %s %s: %+v", it.eid, p.fn, p.sh.name, r))
-						done = true
-					}
-					if !done && attempt == 20 {
-						errs = append(errs, fmt.Errorf("event %s still answered retry after %d attempts", it.eid, attempt))
-						done = true
-					}
-					mu.Unlock()
-					if done {
-						break
-					}
+	inParallel(len(items), func(i int) {
+		it, p := items[i], plans[i]
+		for attempt, done := 1, false; !done; attempt++ {
+			res, err := p.sh.send(stk, p.fn, [][]byte{it.body})
+			mu.Lock()
+			tries[it.eid]++
+			switch {
+			case err != nil:
+				// A batch invocation fails as a whole when its message must
+				// be retried; so does nothing else.
+				if !strings.Contains(err.Error(), "must be retried") {
+					errs = append(errs, fmt.Errorf("%s via %s: %w", p.fn, p.sh.name, err))
 				}
+			case res[0].Outcome == pipeline.Applied || res[0].Outcome == pipeline.Duplicate:
+				if res[0].Outcome == pipeline.Applied {
+					applied[it.eid]++
+				}
+				done = true
+			case res[0].Outcome != pipeline.Retry || (res[0].Status != 0 && res[0].Status != http.StatusServiceUnavailable):
+				errs = append(errs, fmt.Errorf("event %s via %s %s: %+v", it.eid, p.fn, p.sh.name, res[0]))
+				done = true
 			}
-		}()
-	}
-	for i := range items {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+			if !done && attempt == 20 {
+				errs = append(errs, fmt.Errorf("event %s still failing or answered retry after %d attempts: %v", it.eid, attempt, err))
+				done = true
+			}
+			mu.Unlock()
+		}
+	})
 	if err := stk.OSS.SetFaults(ossserver.Faults{}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,13 @@
+// Package e2e drives the whole system end to end: the functions built in
+// process exactly as their mains build them (localstack.Options.InProcess),
+// the embedded OSS-protocol server spoken to over HTTP by the real SDK, and
+// the localstack front door. One stack serves the whole package (TestMain);
+// each test uses MediaIds of its own, so tests run in parallel without
+// seeing each other's state. Tests that change the OSS server's behaviour
+// for everyone (fault injection) do not call t.Parallel, so that they run
+// before the parallel tests resume; tests that need an OSS area nobody else
+// writes to (dead-letter replay, a versioned bucket) start a small stack of
+// their own. TestBinaries runs each built binary behind the FC emulator.
 package e2e
 
 import (
@@ -30,11 +40,88 @@ import (
 	"mediastate/shared/signature"
 	"mediastate/shared/state"
 	"mediastate/shared/statestore"
+	"mediastate/shared/trigger"
 	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/fcemu"
 	"mediastate/test/localstack"
 	"mediastate/test/schemacheck"
 )
+
+// stackFunctions are the functions under test: the four that keep media
+// state and the sweep.
+var stackFunctions = []string{"upload", "media", "transcode", "editing", "sweep"}
+
+// stk is the stack every test shares.
+var stk *localstack.Stack
+
+// logs receives the output of every function of stk.
+var logs = fcemu.NewLogBuffer(0)
+
+// root is the repository root.
+var root string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	if root, err = localstack.FindRoot("."); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	stk, err = localstack.Start(ctx, localstack.Options{
+		Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: stackFunctions, Log: logs, InProcess: true,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: start stack:", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "e2e: stack with %s built and started in %v\n", strings.Join(stk.Names(), ", "), time.Since(start).Round(time.Millisecond))
+	code := m.Run()
+	// Every signature any test sent must be absent from the functions'
+	// output, whichever test sent it and whenever its line was written.
+	if found := leaks(logs.String(), secretsToHide()); len(found) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: the functions' log output contains secrets: %s\n", strings.Join(found, "; "))
+		code = 1
+	}
+	closeStart := time.Now()
+	defer func() {
+		fmt.Fprintf(os.Stderr, "e2e: stack closed in %v\n", time.Since(closeStart).Round(time.Millisecond))
+	}()
+	if err := stk.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: close stack:", err)
+	}
+	return code
+}
+
+// startStack starts a small stack of its own for a test that needs an OSS
+// bucket nobody else uses. The binaries are the ones TestMain built
+// (fcemu caches builds per process).
+func startStack(t *testing.T, functions ...string) (*localstack.Stack, *fcemu.LogBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	lb := fcemu.NewLogBuffer(0)
+	s, err := localstack.Start(ctx, localstack.Options{
+		Root: root, Addr: "127.0.0.1:0", OSSAddr: "127.0.0.1:0", Functions: functions, Log: lb, InProcess: true,
+	})
+	if err != nil {
+		t.Fatalf("start stack with %v: %v", functions, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close stack: %v", err)
+		}
+		if found := leaks(lb.String(), secretsToHide()); len(found) > 0 {
+			t.Errorf("the functions' log output contains secrets: %s", strings.Join(found, "; "))
+		}
+	})
+	return s, lb
+}
 
 // ---------------------------------------------------------------- logs
 
@@ -460,20 +547,12 @@ func invokeBatch(s *localstack.Stack, fn string, payload []byte, wantTrigger str
 }
 
 func ebShape(name string, enc tt.Encoding, raw bool) shape {
+	batch, trig := tt.CloudEvents, "eventbridge-mns"
+	if raw {
+		batch, trig = tt.RawData, "eventbridge-raw"
+	}
 	return shape{name: name, batch: true, send: func(s *localstack.Stack, fn string, bodies [][]byte) ([]itemResult, error) {
-		var elems [][]byte
-		for _, b := range bodies {
-			if raw {
-				elems = append(elems, tt.MNSRaw(tt.NewID(), b, enc))
-			} else {
-				elems = append(elems, tt.MNSEvent(tt.NewID(), b, enc))
-			}
-		}
-		trig := "eventbridge-mns"
-		if raw {
-			trig = "eventbridge-raw"
-		}
-		return invokeBatch(s, fn, tt.Batch(elems...), trig, len(bodies))
+		return invokeBatch(s, fn, batch(enc, bodies...), trig, len(bodies))
 	}}
 }
 
@@ -516,11 +595,7 @@ func httpEventShape(name string, b64body bool) shape {
 		if err != nil {
 			return nil, err
 		}
-		var ans struct {
-			StatusCode int               `json:"statusCode"`
-			Headers    map[string]string `json:"headers"`
-			Body       string            `json:"body"`
-		}
+		var ans trigger.HTTPResponse
 		if err := json.Unmarshal(r.Body, &ans); err != nil || ans.StatusCode == 0 {
 			return nil, fmt.Errorf("HTTP trigger event answered %d %s (%v), not an HTTP answer", r.Status, r.Body, err)
 		}
@@ -548,6 +623,27 @@ var applyingShapes = []shape{
 	bareShape("bare-base64", true),
 }
 
+// inParallel runs fn(0), ..., fn(n-1) on 8 goroutines and waits for them;
+// fn guards what it shares.
+func inParallel(n int, fn func(i int)) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+}
+
 // ---------------------------------------------------------------- OSS state
 
 func ctxT(t *testing.T) context.Context {
@@ -556,33 +652,36 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// listKeys lists every key under prefix.
-func listKeys(ctx context.Context, b *ossx.Bucket, prefix string) ([]string, error) {
-	var keys []string
-	token := ""
-	for {
-		page, err := b.List(ctx, ossx.ListOptions{Prefix: prefix, ContinuationToken: token})
+// objects lists every object under prefix in s's bucket.
+func objects(t *testing.T, s *localstack.Stack, prefix string) []ossx.ObjectInfo {
+	t.Helper()
+	var all []ossx.ObjectInfo
+	for token := ""; ; {
+		page, err := s.Client.List(ctxT(t), ossx.ListOptions{Prefix: prefix, ContinuationToken: token})
 		if err != nil {
-			return nil, err
+			t.Fatalf("list %q: %v", prefix, err)
 		}
-		for _, o := range page.Objects {
-			keys = append(keys, o.Key)
+		all = append(all, page.Objects...)
+		if token = page.NextToken; token == "" {
+			return all
 		}
-		if page.NextToken == "" {
-			return keys, nil
-		}
-		token = page.NextToken
 	}
+}
+
+// listKeys lists the key of every object under prefix.
+func listKeys(t *testing.T, s *localstack.Stack, prefix string) []string {
+	t.Helper()
+	var keys []string
+	for _, o := range objects(t, s, prefix) {
+		keys = append(keys, o.Key)
+	}
+	return keys
 }
 
 // versionKeys lists the stored versions of a media's state, newest first.
 func versionKeys(t *testing.T, s *localstack.Stack, id string) []string {
 	t.Helper()
-	keys, err := listKeys(ctxT(t), s.Client, s.Prefix+"media/"+id+"/")
-	if err != nil {
-		t.Fatalf("list versions of %s: %v", id, err)
-	}
-	return keys
+	return listKeys(t, s, s.Prefix+"media/"+id+"/")
 }
 
 // seqOf returns the version number a version key encodes.

@@ -59,7 +59,7 @@ func TestDeliveryLogLines(t *testing.T) {
 	// A batch of three: applied, duplicate, dead-lettered.
 	id2 := newID()
 	body2 := withID(t, readSeed(t, "ims-create-audit-complete.json"), "71151b80f2d471ecb21b472190a9****", id2)
-	r = mustInvoke(t, stk, "media", tt.Batch(tt.MNSEvent(tt.NewID(), body2, tt.Plain), tt.MNSEvent(tt.NewID(), body2, tt.Base64), []byte(`{"id":"x-`+id2+`","specversion":"1.0","data":{}}`)))
+	r = mustInvoke(t, stk, "media", tt.Batch(tt.MNSEvent(tt.NewID(), body2, tt.Plain), tt.MNSEvent(tt.NewID(), body2, tt.Base64), tt.JSON(tt.NewCloudEvent("x-"+id2, struct{}{}))))
 	sum := mustSummary(t, r)
 	if len(sum.Results) != 3 {
 		t.Fatalf("batch summary %+v", sum)

@@ -226,37 +226,25 @@ func TestShuffledDuplicatedConcurrentLifecycle(t *testing.T) {
 		mu       sync.Mutex
 		outcomes = map[string][]itemResult{}
 		errs     []error
-		wg       sync.WaitGroup
 	)
-	work := make(chan delivery)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range work {
-				res, err := d.sh.send(stk, d.fn, d.bodies)
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, fmt.Errorf("%s via %s: %w", d.fn, d.sh.name, err))
-				}
-				for i, r := range res {
-					outcomes[d.ids[i]] = append(outcomes[d.ids[i]], r)
-					if r.EventID != d.ids[i] {
-						errs = append(errs, fmt.Errorf("%s via %s: result %d is about event %q, sent %q", d.fn, d.sh.name, i, r.EventID, d.ids[i]))
-					}
-					if r.Status != 0 && r.Status != http.StatusOK {
-						errs = append(errs, fmt.Errorf("%s via %s: HTTP %d %+v", d.fn, d.sh.name, r.Status, r))
-					}
-				}
-				mu.Unlock()
+	inParallel(len(deliveries), func(i int) {
+		d := deliveries[i]
+		res, err := d.sh.send(stk, d.fn, d.bodies)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s via %s: %w", d.fn, d.sh.name, err))
+		}
+		for i, r := range res {
+			outcomes[d.ids[i]] = append(outcomes[d.ids[i]], r)
+			if r.EventID != d.ids[i] {
+				errs = append(errs, fmt.Errorf("%s via %s: result %d is about event %q, sent %q", d.fn, d.sh.name, i, r.EventID, d.ids[i]))
 			}
-		}()
-	}
-	for _, d := range deliveries {
-		work <- d
-	}
-	close(work)
-	wg.Wait()
+			if r.Status != 0 && r.Status != http.StatusOK {
+				errs = append(errs, fmt.Errorf("%s via %s: HTTP %d %+v", d.fn, d.sh.name, r.Status, r))
+			}
+		}
+	})
 	for _, err := range errs {
 		t.Error(err)
 	}

@@ -64,14 +64,14 @@ func TestLogBufferWaitFor(t *testing.T) {
 func TestInvokeErrorAndTimeoutHeader(t *testing.T) {
 	t.Parallel()
 	posted := &InvokeError{Message: "bad", Type: "ValidationError"}
-	if posted.Error() != "ValidationError: bad" || !posted.FromFunction() || errors.Unwrap(posted) != nil {
-		t.Errorf("posted error: %q, from function %v", posted.Error(), posted.FromFunction())
+	if posted.Error() != "ValidationError: bad" || errors.Unwrap(posted) != nil {
+		t.Errorf("posted error: %q", posted.Error())
 	}
 	if untyped := (&InvokeError{Message: "raw"}); untyped.Error() != "raw" {
 		t.Errorf("untyped error: %q", untyped.Error())
 	}
-	to := timeoutResult(&invocation{timeout: 3 * time.Second}).Error
-	if !errors.Is(to, ErrTimeout) || to.FromFunction() || to.Message != "Function time out after 3s" {
+	to := timeoutResult(3 * time.Second).Error
+	if !errors.Is(to, ErrTimeout) || to.Message != "Function time out after 3s" {
 		t.Errorf("timeout error: %v", to)
 	}
 	for d, want := range map[time.Duration]int{

@@ -13,7 +13,7 @@ type LogBuffer struct {
 	mu      sync.Mutex
 	limit   int
 	buf     []byte
-	changed chan struct{} // closed and replaced on every write
+	changed chan struct{} // closed and replaced at every write
 }
 
 // NewLogBuffer returns a buffer keeping the last limit bytes (all when 0).
@@ -21,19 +21,13 @@ func NewLogBuffer(limit int) *LogBuffer {
 	return &LogBuffer{limit: limit, changed: make(chan struct{})}
 }
 
-// Write records p, dropping the oldest bytes beyond the limit. It never
-// fails.
+// Write records p, dropping the oldest bytes beyond the limit.
 func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	switch {
-	case b.limit > 0 && len(p) >= b.limit:
-		b.buf = append(b.buf[:0], p[len(p)-b.limit:]...)
-	case b.limit > 0 && len(b.buf)+len(p) > b.limit:
-		over := len(b.buf) + len(p) - b.limit
-		b.buf = append(append(b.buf[:0], b.buf[over:]...), p...)
-	default:
-		b.buf = append(b.buf, p...)
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.limit; b.limit > 0 && over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
 	}
 	close(b.changed)
 	b.changed = make(chan struct{})
@@ -41,22 +35,21 @@ func (b *LogBuffer) Write(p []byte) (int, error) {
 }
 
 // String returns the kept output.
-func (b *LogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
+func (b *LogBuffer) String() string { return b.Tail(-1) }
 
-// Tail returns at most the last n bytes of the kept output.
+// Tail returns at most the last n bytes of the kept output (all for n < 0).
 func (b *LogBuffer) Tail(n int) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if n < 0 {
+		n = len(b.buf)
+	}
 	return string(b.buf[max(0, len(b.buf)-n):])
 }
 
-// WaitFor blocks until cond holds for the kept output, waking up on every
-// write, and returns that output; or returns ctx's error when ctx ends
-// first.
+// WaitFor blocks until cond holds for the kept output, evaluated again at
+// every write, and returns that output; or returns ctx's error (and the
+// output) when ctx ends first.
 func (b *LogBuffer) WaitFor(ctx context.Context, cond func(out string) bool) (string, error) {
 	for {
 		b.mu.Lock()
@@ -73,29 +66,22 @@ func (b *LogBuffer) WaitFor(ctx context.Context, cond func(out string) bool) (st
 	}
 }
 
-// tee returns a writer that records into b and, when w is not nil, also
-// writes to w while holding mu. Stdout and stderr of all processes of one
-// Function share mu, so a writer used for both never sees concurrent writes
-// from that Function.
+// tee returns a writer that records into b and also writes to w (when not
+// nil) holding mu, so that a writer shared by stdout and stderr never sees
+// concurrent writes from one Function. w's errors are ignored: a broken
+// sink must not stall a function.
 func (b *LogBuffer) tee(w io.Writer, mu *sync.Mutex) io.Writer {
-	return &teeWriter{buf: b, w: w, mu: mu}
+	return writerFunc(func(p []byte) (int, error) {
+		b.Write(p)
+		if w != nil {
+			mu.Lock()
+			w.Write(p)
+			mu.Unlock()
+		}
+		return len(p), nil
+	})
 }
 
-// teeWriter is the writer returned by LogBuffer.tee.
-type teeWriter struct {
-	buf *LogBuffer
-	w   io.Writer
-	mu  *sync.Mutex
-}
+type writerFunc func([]byte) (int, error)
 
-// Write records p and forwards it. Errors of the forward writer are ignored
-// so that a broken log sink never stalls a function process.
-func (t *teeWriter) Write(p []byte) (int, error) {
-	_, _ = t.buf.Write(p)
-	if t.w != nil {
-		t.mu.Lock()
-		_, _ = t.w.Write(p)
-		t.mu.Unlock()
-	}
-	return len(p), nil
-}
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -150,10 +150,10 @@ type summary struct {
 	} `json:"results"`
 }
 
-// invokeErr sends an MNS-shaped invocation payload; it is safe in any
-// goroutine.
-func invokeErr(payload string) (summary, error) {
-	req, _ := http.NewRequest(http.MethodPost, callbackURL()+"/invoke", strings.NewReader(payload))
+// invokeErr sends an MNS-shaped invocation payload (built with
+// triggertest); it is safe in any goroutine.
+func invokeErr(payload []byte) (summary, error) {
+	req, _ := http.NewRequest(http.MethodPost, callbackURL()+"/invoke", bytes.NewReader(payload))
 	a, err := doErr(req)
 	if err != nil {
 		return summary{}, err
@@ -169,37 +169,13 @@ func invokeErr(payload string) (summary, error) {
 }
 
 // invoke sends an MNS-shaped invocation payload.
-func invoke(t testing.TB, payload string) summary {
+func invoke(t testing.TB, payload []byte) summary {
 	t.Helper()
 	s, err := invokeErr(payload)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// cloudEvents is an EventBridge MNS batch (CloudEvents); bodies are
-// base64-encoded when b64 is set.
-func cloudEvents(b64 bool, bodies ...string) string {
-	enc := tt.Plain
-	if b64 {
-		enc = tt.Base64
-	}
-	return string(tt.CloudEvents(enc, bytesOf(bodies)...))
-}
-
-// rawData is an EventBridge MNS batch with eventSchema RawData.
-func rawData(bodies ...string) string { return string(tt.RawData(tt.Plain, bytesOf(bodies)...)) }
-
-// topic is an MNS topic notification in JSON format.
-func topic(body string) string { return string(tt.TopicJSON(tt.NewID(), []byte(body), false)) }
-
-func bytesOf(ss []string) [][]byte {
-	out := make([][]byte, len(ss))
-	for i, s := range ss {
-		out[i] = []byte(s)
-	}
-	return out
 }
 
 func fileBody(domain, stream, uri string, stop int64) string {

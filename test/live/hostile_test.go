@@ -16,6 +16,7 @@ import (
 // victim domain, some with 250 KB bodies, leave the query answer empty
 // (they made 100 failed records with attacker-chosen content before).
 func TestUnsignedCallbacksNeverReachTheQuery(t *testing.T) {
+	t.Parallel()
 	victim := uniqueDomain("victim")
 	for i := 0; i < 100; i++ {
 		body := fmt.Sprintf(`{"domain":%q,"app":"evil%d","stream":"s","event":"record_started"}`, victim, i)
@@ -35,6 +36,7 @@ func TestUnsignedCallbacksNeverReachTheQuery(t *testing.T) {
 // TestDomainsCompareCaseInsensitively: D.COM and d.com are one domain:
 // one stream state, one set of records, found by either spelling.
 func TestDomainsCompareCaseInsensitively(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("case")
 	upper := strings.ToUpper(domain)
 	if a := sendSigned(t, statusBody(upper, "s1", "record_started"), ""); a.status != 200 {
@@ -64,6 +66,7 @@ func TestDomainsCompareCaseInsensitively(t *testing.T) {
 // the caps, or by a trusted sender) come back capped, and a page of 500 of
 // them stays within describe.MaxAnswerSize (it was 30.7 MB for 30).
 func TestQueryAnswerIsBounded(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("big")
 	ctx := context.Background()
 	now := time.Now().UTC()

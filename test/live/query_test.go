@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -43,25 +44,17 @@ func seedRecords(t *testing.T, domain string, n int) []*notify.Stored {
 		occ := live.Occurrence{Domain: domain, EventID: identity(t, rec.NotifyContent), Seq: 1, ReceivedAt: at}
 		all = append(all, &notify.Stored{EventID: occ.EventID, Seq: 1, ReceivedAtMs: at.UnixMilli(), Record: rec})
 	}
+	errs := make([]error, len(all))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	errs := make(chan error, n)
-	for _, st := range all {
+	for i, st := range all {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			got, err := records.Put(ctx, live.Occurrence{Domain: domain, EventID: st.EventID, Seq: 1, ReceivedAt: st.ReceivedAt()}, st.Record)
-			st.Record = got
-			if err != nil {
-				errs <- err
-			}
+			st.Record, errs[i] = records.Put(ctx, live.Occurrence{Domain: domain, EventID: st.EventID, Seq: 1, ReceivedAt: st.ReceivedAt()}, st.Record)
 		}()
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
 	sortStored(all)
@@ -181,6 +174,7 @@ func TestQueries(t *testing.T) {
 
 // TestQueryErrors: every error code, the 7-day limit, authentication.
 func TestQueryErrors(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC()
 	ok := func(kv ...string) url.Values { return window("query.example.com", now.Add(-time.Hour), now, kv...) }
 	del := func(v url.Values, k string) url.Values { v.Del(k); return v }

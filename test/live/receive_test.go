@@ -17,6 +17,7 @@ import (
 	"mediastate/shared/live/notify"
 	"mediastate/shared/signature"
 	"mediastate/shared/statestore"
+	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/schemacheck"
 )
 
@@ -24,6 +25,7 @@ import (
 // HTTP with the Live signature, then checks the answers, the records (every
 // field) and the stream state.
 func TestSignedHTTPCallbacks(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("http")
 	start := time.Now().UTC().Truncate(time.Second)
 	stop := time.Now().Unix()
@@ -122,6 +124,7 @@ func TestSignedHTTPCallbacks(t *testing.T) {
 // callers we trust sent); the genuine callback gets its record (success)
 // and occurrence (receive time), and the stream state takes only it.
 func TestForgedCallback(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("forged")
 	body := statusBody(domain, "s1", "record_paused")
 	started := statusBody(domain, "s1", "record_started")
@@ -176,6 +179,7 @@ func hasType(list []notify.Record, body, typ string) bool {
 // are dead-lettered, and recorded as failed when they name a domain; VOD
 // events and bodies without a domain are dead-lettered only.
 func TestBadDeliveries(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("bad")
 	ctx := context.Background()
 	dl := deadletter.New(stack.Client, stack.Prefix, "liverecord")
@@ -283,6 +287,7 @@ func TestBadDeliveries(t *testing.T) {
 // TestMNSShapes delivers Live callbacks in every MNS shape through the raw
 // invoke door; a VOD event in a batch is dead-lettered, the others applied.
 func TestMNSShapes(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("mns")
 	stop := time.Now().Unix()
 	vod := `{"EventType":"TranscodeComplete","EventTime":"2024-01-01T00:00:00Z","VideoId":"v-mns-1","Status":"success"}`
@@ -304,17 +309,17 @@ func TestMNSShapes(t *testing.T) {
 			}
 		}
 	}
-	s := invoke(t, cloudEvents(false, b[0], vod))
+	s := invoke(t, tt.CloudEvents(tt.Plain, []byte(b[0]), []byte(vod)))
 	check("cloudevents", s, "applied", "dead-lettered")
 	if s.Results[1].Code != "WrongFamily" || s.Trigger != "eventbridge-mns" {
 		t.Fatalf("VOD in a Live batch: %+v", s)
 	}
-	check("cloudevents base64", invoke(t, cloudEvents(true, b[1])), "applied")
-	check("rawdata", invoke(t, rawData(b[2])), "applied")
-	check("topic", invoke(t, topic(b[3])), "applied")
-	check("bare", invoke(t, b[4]), "applied")
+	check("cloudevents base64", invoke(t, tt.CloudEvents(tt.Base64, []byte(b[1]))), "applied")
+	check("rawdata", invoke(t, tt.RawData(tt.Plain, []byte(b[2]))), "applied")
+	check("topic", invoke(t, tt.TopicJSON(tt.NewID(), []byte(b[3]), false)), "applied")
+	check("bare", invoke(t, []byte(b[4])), "applied")
 	// Redelivery of the whole first batch: duplicates, nothing new.
-	check("redelivery", invoke(t, cloudEvents(false, b[0], vod)), "duplicate", "dead-lettered")
+	check("redelivery", invoke(t, tt.CloudEvents(tt.Plain, []byte(b[0]), []byte(vod))), "duplicate", "dead-lettered")
 
 	q := query(t, recent(domain), "")
 	if q.TotalNum != len(b) {
@@ -341,6 +346,7 @@ func TestMNSShapes(t *testing.T) {
 // assigned; and where status events carry their own time, two streams fed
 // the same events in opposite orders end in the same state.
 func TestOrderIndependence(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("order")
 	ctx := context.Background()
 	base := time.Now().Unix() - 3600
@@ -374,7 +380,7 @@ func TestOrderIndependence(t *testing.T) {
 						errs <- fmt.Sprintf("HTTP %d %s %v", a.status, a.body, err)
 					}
 				} else {
-					s, err := invokeErr(rawData(b))
+					s, err := invokeErr(tt.RawData(tt.Plain, []byte(b)))
 					if err != nil {
 						errs <- err.Error()
 					} else if o := s.Results[0].Outcome; o != "applied" && o != "duplicate" {
@@ -437,7 +443,7 @@ func TestOrderIndependence(t *testing.T) {
 	fwd, rev := timed("t1"), timed("t2")
 	for i := range fwd {
 		sendSigned(t, fwd[i], "")
-		invoke(t, rawData(rev[len(rev)-1-i]))
+		invoke(t, tt.RawData(tt.Plain, []byte(rev[len(rev)-1-i])))
 	}
 	a, _, err1 := streams.Get(ctx, domain, "app1", "t1")
 	b, _, err2 := streams.Get(ctx, domain, "app1", "t2")
@@ -454,11 +460,12 @@ func TestOrderIndependence(t *testing.T) {
 // (a sender's retry) is answered as a duplicate and keeps its one record
 // with the first answer.
 func TestRetryJoinsTheCallback(t *testing.T) {
+	t.Parallel()
 	domain := uniqueDomain("retry")
 	body := statusBody(domain, "s1", "record_started")
 	first := sendSigned(t, body, "")
 	second := sendSigned(t, body, "")
-	third := invoke(t, topic(body))
+	third := invoke(t, tt.TopicJSON(tt.NewID(), []byte(body), false))
 	if first.status != 200 || second.status != 200 || !strings.Contains(string(second.body), `"outcome":"duplicate"`) || third.Results[0].Outcome != "duplicate" {
 		t.Fatalf("answers %s / %s / %+v", first.body, second.body, third)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,8 +13,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-
-	"mediastate/test/fcemu"
 )
 
 // sourceHash is a digest of everything a function binary is built from: the
@@ -63,28 +60,18 @@ func sourceHash(root string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:24], nil
 }
 
-// buildAll returns the functions' binaries. With cacheDir set, binaries
-// are kept under cacheDir/<source hash>/ and reused while the sources are
-// unchanged (cached reports which were); the missing ones are built by ONE
-// go build, which compiles the packages they share once (concurrent go
-// builds would each compile them on a cold build cache). Without cacheDir
-// they are built into tmpDir by fcemu, which caches them for the process.
-func buildAll(ctx context.Context, root string, fns []string, cacheDir, tmpDir string) (bins map[string]string, cached []string, err error) {
-	bins = map[string]string{}
-	if cacheDir == "" {
-		for _, fn := range fns {
-			if bins[fn], err = ownBuild(ctx, filepath.Join(root, "functions", fn), tmpDir, fn); err != nil {
-				return nil, nil, fmt.Errorf("build %s: %w", fn, err)
-			}
-		}
-		return bins, nil, nil
-	}
+// buildAll returns the functions' binaries, kept under
+// cacheDir/<source hash>/ and reused while the sources are unchanged
+// (cached says which were). The missing ones are built by ONE go build,
+// which compiles the packages they share once, into a private directory
+// and then renamed into place, so that concurrent stacks never see half a
+// file. Builds of other sources are removed.
+func buildAll(ctx context.Context, root string, fns []string, cacheDir string) (bins map[string]string, cached []string, err error) {
 	sum, err := sourceHash(root)
 	if err != nil {
 		return nil, nil, err
 	}
 	dir := filepath.Join(cacheDir, sum)
-	// Older builds are of other sources: remove them.
 	if old, err := os.ReadDir(cacheDir); err == nil {
 		for _, e := range old {
 			if e.IsDir() && e.Name() != sum && len(e.Name()) == len(sum) {
@@ -95,6 +82,7 @@ func buildAll(ctx context.Context, root string, fns []string, cacheDir, tmpDir s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("binary cache: %w", err)
 	}
+	bins = map[string]string{}
 	var missing []string
 	for _, fn := range fns {
 		p := filepath.Join(dir, fn)
@@ -109,8 +97,6 @@ func buildAll(ctx context.Context, root string, fns []string, cacheDir, tmpDir s
 	if len(missing) == 0 {
 		return bins, cached, nil
 	}
-	// Build into a private directory, then move each binary into place
-	// with a rename, so concurrent stacks never see half a file.
 	tmp, err := os.MkdirTemp(dir, ".build-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("binary cache: %w", err)
@@ -127,53 +113,10 @@ func buildAll(ctx context.Context, root string, fns []string, cacheDir, tmpDir s
 		return nil, nil, fmt.Errorf("build %s: go build: %w\n%s", strings.Join(missing, ", "), err, strings.TrimSpace(string(out)))
 	}
 	for _, fn := range missing {
-		final := filepath.Join(dir, fn)
-		if err := os.Rename(filepath.Join(tmp, fn), final); err != nil {
+		bins[fn] = filepath.Join(dir, fn)
+		if err := os.Rename(filepath.Join(tmp, fn), bins[fn]); err != nil {
 			return nil, nil, fmt.Errorf("binary cache: %w", err)
 		}
-		bins[fn] = final
 	}
 	return bins, cached, nil
-}
-
-// ownBuild returns a binary of the package at pkgDir that lives in tmpDir,
-// which this stack removes when it closes. fcemu.Build shares one build per
-// process, and the file it returns may lie in another stack's directory,
-// which that stack may remove at any moment: a hard link (or, across file
-// systems, a copy) makes the file ours, and a binary removed before it was
-// linked is built again.
-func ownBuild(ctx context.Context, pkgDir, tmpDir, name string) (string, error) {
-	own := filepath.Join(tmpDir, name)
-	for attempt := 0; ; attempt++ {
-		p, err := fcemu.Build(ctx, pkgDir, tmpDir)
-		if err != nil {
-			return "", err
-		}
-		if filepath.Dir(p) == filepath.Clean(tmpDir) {
-			return p, nil
-		}
-		err = os.Link(p, own)
-		if err == nil {
-			return own, nil
-		}
-		if errors.Is(err, fs.ErrNotExist) && attempt < 3 {
-			continue // removed with its stack meanwhile: fcemu builds it again
-		}
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
-		if err := copyFile(p, own); err != nil {
-			return "", err
-		}
-		return own, nil
-	}
-}
-
-// copyFile copies an executable.
-func copyFile(from, to string) error {
-	b, err := os.ReadFile(from)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(to, b, 0o755)
 }

@@ -51,21 +51,20 @@ func NewHandler(name string, getenv config.Getenv, logger *slog.Logger) (Handler
 	return app.Handle, nil
 }
 
-// function is one function of a stack: its binary behind the emulator, or
-// its handlers in this process.
+// function is a function of a stack: its binary behind the emulator
+// (emulated), or its handlers in this process (inProcess).
 type function interface {
 	invoke(ctx context.Context, payload []byte, requestID string) (*fcemu.Result, error)
 	close() error
 }
 
-// emulated is a function run as its binary behind fcemu.
-type emulated struct{ f *fcemu.Function }
+type emulated struct{ *fcemu.Function }
 
 func (e emulated) invoke(ctx context.Context, payload []byte, requestID string) (*fcemu.Result, error) {
-	return e.f.Invoke(ctx, payload, fcemu.WithRequestID(requestID))
+	return e.Invoke(ctx, payload, fcemu.WithRequestID(requestID))
 }
 
-func (e emulated) close() error { return e.f.Close() }
+func (e emulated) close() error { return e.Close() }
 
 // inProcess is a function run in this process: one handler per instance,
 // invoked in turn, each invocation with the context the FC runtime SDK
@@ -80,11 +79,10 @@ type inProcess struct {
 }
 
 func startInProcess(name string, env []string, o Options, creds fcemu.Credentials, log *slog.Logger) (*inProcess, error) {
-	vars := map[string]string{}
+	vars := map[string]string{} // the last value of a key wins, as for a process
 	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			vars[k] = v // the last value of a key wins, as for a process
-		}
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
 	}
 	getenv := func(k string) string { return vars[k] }
 	p := &inProcess{name: name, timeout: o.Timeout, fc: fccontext.FcContext{
@@ -124,7 +122,7 @@ func (p *inProcess) invoke(ctx context.Context, payload []byte, requestID string
 		select {
 		case res = <-done: // answered just in time
 		default:
-			res = errorResult(&fcemu.InvokeError{Message: fmt.Sprintf("Function time out after %s", p.timeout), Type: fcemu.ErrorTypeTimeout})
+			res = &fcemu.Result{Error: &fcemu.InvokeError{Message: fmt.Sprintf("Function time out after %s", p.timeout), Type: fcemu.ErrorTypeTimeout}}
 		}
 	case <-ctx.Done():
 		return nil, fmt.Errorf("invoke %s request %s: %w", p.name, requestID, ctx.Err())
@@ -133,38 +131,33 @@ func (p *inProcess) invoke(ctx context.Context, payload []byte, requestID string
 	return res, nil
 }
 
-// call runs h and turns what it returns, or its panic, into a Result.
+// call runs h and turns its output, or its error or panic, into a Result
+// as the SDK posts it: errorType is the name of the (pointed-to) type.
 func call(ctx context.Context, h Handler, payload []byte) (res *fcemu.Result) {
+	var fault any
 	defer func() {
 		if e := recover(); e != nil {
-			res = errorResult(&fcemu.InvokeError{Message: fmt.Sprint(e), Type: typeName(e)})
+			fault = e
+		}
+		if fault != nil {
+			t := reflect.TypeOf(fault)
+			if t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+			e := &fcemu.InvokeError{Message: fmt.Sprint(fault), Type: t.Name()}
+			b, _ := json.Marshal(e)
+			res = &fcemu.Result{Payload: b, Error: e}
 		}
 	}()
 	out, err := h(ctx, payload)
-	if err != nil {
-		return errorResult(&fcemu.InvokeError{Message: err.Error(), Type: typeName(err)})
+	if err == nil {
+		var b []byte
+		if b, err = json.Marshal(out); err == nil {
+			return &fcemu.Result{Payload: b}
+		}
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return errorResult(&fcemu.InvokeError{Message: err.Error(), Type: typeName(err)})
-	}
-	return &fcemu.Result{Payload: b}
-}
-
-// errorResult is the answer carrying e, its payload the error document.
-func errorResult(e *fcemu.InvokeError) *fcemu.Result {
-	b, _ := json.Marshal(e)
-	return &fcemu.Result{Payload: b, Error: e}
-}
-
-// typeName is the SDK's errorType: the name of the value's type, of the
-// pointed-to type for a pointer.
-func typeName(v any) string {
-	t := reflect.TypeOf(v)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.Name()
+	fault = err
+	return nil
 }
 
 func (p *inProcess) close() error { return nil }

@@ -23,12 +23,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +39,7 @@ import (
 	"mediastate/shared/media"
 	"mediastate/shared/ossx"
 	"mediastate/shared/statestore"
+	"mediastate/shared/trigger"
 	tt "mediastate/shared/trigger/triggertest"
 	"mediastate/test/fcemu"
 	"mediastate/test/ossserver"
@@ -103,9 +104,10 @@ type Options struct {
 	Log io.Writer
 	// QueryToken is liverecordquery's QUERY_TOKEN; default LocalQueryToken.
 	QueryToken string
-	// BinCache, when set, keeps the built function binaries in this
-	// directory by a hash of the sources, so that a restart with nothing
-	// changed builds nothing. Empty: build for this process only.
+	// BinCache keeps the built function binaries in this directory by a
+	// hash of the sources, so that a start with nothing changed builds
+	// nothing (tests starting several stacks share a t.TempDir() here).
+	// Empty: build into a directory of the stack's, removed by Close.
 	BinCache string
 	// SweepEvery, when positive and the sweep function runs, invokes it
 	// with a timer event at this interval (FC runs it hourly).
@@ -162,7 +164,7 @@ type Stack struct {
 	ln        net.Listener
 	binDir    string
 	reqSeq    atomic.Uint64
-	closeMu   sync.Once
+	closeOnce sync.Once
 }
 
 // FindRoot returns the directory holding go.mod, from dir upwards.
@@ -182,8 +184,7 @@ func FunctionNames(root string) ([]string, error) {
 			}
 		}
 	}
-	sort.Strings(names)
-	return names, nil
+	return names, nil // ReadDir sorts
 }
 
 // Start builds and starts everything. Close stops it.
@@ -193,27 +194,15 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return nil, err
 		}
 	}
-	if o.Addr == "" {
-		o.Addr = "127.0.0.1:8080"
-	}
-	if o.OSSAddr == "" {
-		o.OSSAddr = localdefaults.OSSAddr
-	}
-	if o.Timeout == 0 {
-		o.Timeout = 30 * time.Second
-	}
+	o.Addr, o.OSSAddr = cmp.Or(o.Addr, "127.0.0.1:8080"), cmp.Or(o.OSSAddr, localdefaults.OSSAddr)
+	o.Timeout, o.QueryToken = cmp.Or(o.Timeout, 30*time.Second), cmp.Or(o.QueryToken, LocalQueryToken)
 	if len(o.Functions) == 0 {
 		if o.Functions, err = FunctionNames(o.Root); err != nil {
 			return nil, err
 		}
 	}
-	if o.QueryToken == "" {
-		o.QueryToken = LocalQueryToken
-	}
 	s = &Stack{Functions: map[string]*fcemu.Function{}, fns: map[string]function{}, Prefix: localdefaults.Prefix, QueryToken: o.QueryToken, stopTimer: make(chan struct{})}
-	// Every error return sets s to nil: close what was started through a
-	// copy.
-	started := s
+	started := s // every error return sets s to nil
 	defer func() {
 		if err != nil {
 			started.Close()
@@ -228,10 +217,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.URL = "http://" + s.ln.Addr().String()
 
 	key := ossx.Key{AccessKeyID: LocalAccessKeyID, AccessKeySecret: LocalAccessKeySecret}
-	ossRegion := ""
+	ossRegion := "" // V4 scope of the functions' client: the embedded server takes V1
 	if e := o.ExternalOSS; e != nil {
-		s.OSSEndpoint, s.Bucket, key, ossRegion = e.Endpoint, e.Bucket, e.Key, e.Region
-		s.OSSRegion = e.Region
+		s.OSSEndpoint, s.Bucket, key, ossRegion, s.OSSRegion = e.Endpoint, e.Bucket, e.Key, e.Region, e.Region
 	} else {
 		s.OSS, err = ossserver.Start(ossserver.Options{
 			Credentials: []ossserver.Credential{{AccessKeyID: LocalAccessKeyID, AccessKeySecret: LocalAccessKeySecret}},
@@ -254,25 +242,23 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if s.binDir, err = os.MkdirTemp("", "mediastate-bin-"); err != nil {
 			return nil, err
 		}
-		if bins, s.Cached, err = buildAll(ctx, o.Root, o.Functions, o.BinCache, s.binDir); err != nil {
+		if bins, s.Cached, err = buildAll(ctx, o.Root, o.Functions, cmp.Or(o.BinCache, s.binDir)); err != nil {
 			return nil, err
 		}
 	}
 	creds := fcemu.Credentials{AccessKeyID: key.AccessKeyID, AccessKeySecret: key.AccessKeySecret, SecurityToken: key.SecurityToken}
 	logger := slog.New(slog.NewJSONHandler(cmp.Or(o.Log, io.Discard), nil))
+	auth := "required"
+	if o.AuthOff {
+		auth = "off"
+	}
 	for _, fn := range o.Functions {
 		env := []string{
-			"OSS_ENDPOINT=" + s.OSSEndpoint, "OSS_BUCKET=" + s.Bucket, "STATE_PREFIX=" + s.Prefix,
+			"OSS_ENDPOINT=" + s.OSSEndpoint, "OSS_BUCKET=" + s.Bucket, "OSS_REGION=" + ossRegion, "STATE_PREFIX=" + s.Prefix,
 			"CALLBACK_ALLOW_HTTP=true", "VOD_CALLBACK_URL=" + s.URL + "/" + fn, "VOD_CALLBACK_KEYS=" + LocalVODKey,
 			"IMS_CALLBACK_URL=" + s.URL + "/" + fn, "IMS_CALLBACK_KEYS=" + LocalIMSKey,
 			"LIVE_CALLBACK_URL=" + s.URL + "/" + fn, "LIVE_CALLBACK_KEYS=" + LocalLiveKey,
-			"QUERY_TOKEN=" + s.QueryToken,
-		}
-		if ossRegion != "" {
-			env = append(env, "OSS_REGION="+ossRegion)
-		}
-		if o.AuthOff {
-			env = append(env, "CALLBACK_AUTH=off")
+			"QUERY_TOKEN=" + s.QueryToken, "CALLBACK_AUTH=" + auth,
 		}
 		env = append(env, o.Env...)
 		if o.InProcess {
@@ -301,10 +287,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 }
 
 // TimerEvent is the payload of an FC timer trigger invocation.
-func TimerEvent(name string, now time.Time) []byte {
-	b, _ := json.Marshal(map[string]string{"triggerTime": now.UTC().Format(time.RFC3339), "triggerName": name, "payload": ""})
-	return b
-}
+func TimerEvent(name string, now time.Time) []byte { return tt.TimerEvent(name, now) }
 
 // sweepTimer invokes the sweep function every interval, as FC's timer
 // trigger does, until the stack closes.
@@ -329,7 +312,7 @@ func (s *Stack) sweepTimer(f function, every time.Duration, log io.Writer) {
 // Close stops the front door, the functions and the OSS server.
 func (s *Stack) Close() error {
 	var errs []error
-	s.closeMu.Do(func() {
+	s.closeOnce.Do(func() {
 		close(s.stopTimer)
 		if s.front != nil {
 			errs = append(errs, s.front.Close())
@@ -349,10 +332,9 @@ func (s *Stack) Close() error {
 	return errors.Join(errs...)
 }
 
-// Invoke invokes the function fn with payload as the event, as FC's
-// InvokeFunction does, under requestID (a fresh one when empty); in process
-// or through the emulator, the answer is the emulator's Result (Instance is
-// the index of the instance that ran it, PID 0 in process).
+// Invoke invokes fn with payload as the event, as FC's InvokeFunction
+// does, under requestID (a fresh one when empty). In process as through
+// the emulator the answer is an fcemu.Result (in process, PID is 0).
 func (s *Stack) Invoke(ctx context.Context, fn string, payload []byte, requestID string) (*fcemu.Result, error) {
 	f, ok := s.fns[fn]
 	if !ok {
@@ -362,113 +344,78 @@ func (s *Stack) Invoke(ctx context.Context, fn string, payload []byte, requestID
 }
 
 // Names returns the running functions, sorted.
-func (s *Stack) Names() []string {
-	names := make([]string, 0, len(s.fns))
-	for n := range s.fns {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func (s *Stack) Names() []string { return slices.Sorted(maps.Keys(s.fns)) }
+
+func (s *Stack) requestID() string { return fmt.Sprintf("local-%d-%06d", os.Getpid(), s.reqSeq.Add(1)) }
 
 // ServeHTTP is the front door.
 func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.Trim(r.URL.Path, "/")
-	switch {
-	case path == "" && r.Method == http.MethodGet:
+	if r.Method == http.MethodGet && path == "" {
 		fmt.Fprint(w, s.Banner())
 		return
-	case strings.HasPrefix(path, "-/state/media/") && r.Method == http.MethodGet:
-		s.serveState(w, r, strings.TrimPrefix(path, "-/state/media/"))
+	}
+	if id, ok := strings.CutPrefix(path, "-/state/media/"); ok && r.Method == http.MethodGet {
+		s.serveState(w, r, id)
 		return
 	}
 	fn, rest, _ := strings.Cut(path, "/")
 	f, ok := s.fns[fn]
-	if !ok {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	switch {
+	case !ok:
 		http.Error(w, fmt.Sprintf("no function %q; functions: %s", fn, strings.Join(s.Names(), ", ")), http.StatusNotFound)
 		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-	if err != nil {
+	case err != nil:
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if rest == "invoke" && r.Method == http.MethodPost {
-		s.serveInvoke(w, r, f, body)
-		return
-	}
-	s.serveHTTPTrigger(w, r, f, fn, body)
-}
-
-func (s *Stack) requestID() string {
-	return fmt.Sprintf("local-%d-%06d", os.Getpid(), s.reqSeq.Add(1))
-}
-
-func (s *Stack) serveHTTPTrigger(w http.ResponseWriter, r *http.Request, f function, fn string, body []byte) {
+	// POST /<fn>/invoke passes the body as the event; anything else is a
+	// request to the HTTP trigger, passed as FC builds its event.
+	raw := rest == "invoke" && r.Method == http.MethodPost
 	id := s.requestID()
-	ev := tt.JSON(tt.HTTPEventOf(r, body, id, time.Now()))
-	res, err := f.invoke(r.Context(), ev, id)
+	payload := body
+	if !raw {
+		payload = tt.JSON(tt.HTTPEventOf(r, body, id, time.Now()))
+	}
+	res, err := f.invoke(r.Context(), payload, id)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
 	w.Header().Set("X-Fc-Request-Id", id)
-	if res.Error != nil {
-		writeFCError(w, http.StatusBadGateway, res)
-		return
-	}
-	var out struct {
-		StatusCode      int               `json:"statusCode"`
-		Headers         map[string]string `json:"headers"`
-		IsBase64Encoded bool              `json:"isBase64Encoded"`
-		Body            string            `json:"body"`
-	}
-	if err := json.Unmarshal(res.Payload, &out); err != nil || out.StatusCode == 0 {
-		// Not an HTTP answer: FC would pass the output through as the body.
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(res.Payload)
-		return
-	}
-	for k, v := range out.Headers {
-		w.Header().Set(k, v)
-	}
-	b := []byte(out.Body)
-	if out.IsBase64Encoded {
-		if b, err = base64.StdEncoding.DecodeString(out.Body); err != nil {
-			http.Error(w, "function answered invalid base64", http.StatusBadGateway)
-			return
+	w.Header().Set("Content-Type", "application/json")
+	var ans trigger.HTTPResponse
+	switch {
+	case res.Error != nil:
+		// As FC: the error document, flagged by a header; an HTTP trigger
+		// answers 502, InvokeFunction 200.
+		w.Header().Set("X-Fc-Error-Type", "UnhandledInvocationError")
+		status := http.StatusBadGateway
+		if raw {
+			status = http.StatusOK
 		}
-	}
-	w.WriteHeader(out.StatusCode)
-	w.Write(b)
-}
-
-func (s *Stack) serveInvoke(w http.ResponseWriter, r *http.Request, f function, body []byte) {
-	id := s.requestID()
-	res, err := f.invoke(r.Context(), body, id)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	w.Header().Set("X-Fc-Request-Id", id)
-	w.Header().Set("Content-Type", "application/json")
-	if res.Error != nil {
-		// Like FC's InvokeFunction: the error document, flagged by header.
-		writeFCError(w, http.StatusOK, res)
-		return
-	}
-	w.Write(res.Payload)
-}
-
-func writeFCError(w http.ResponseWriter, status int, res *fcemu.Result) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Fc-Error-Type", "UnhandledInvocationError")
-	w.WriteHeader(status)
-	if len(res.Payload) > 0 {
+		w.WriteHeader(status)
+		if len(res.Payload) == 0 {
+			res.Payload, _ = json.Marshal(res.Error)
+		}
 		w.Write(res.Payload)
-		return
+	case raw || json.Unmarshal(res.Payload, &ans) != nil || ans.StatusCode == 0:
+		w.Write(res.Payload) // not an HTTP answer: FC passes the output through
+	default:
+		b := []byte(ans.Body)
+		if ans.IsBase64Encoded {
+			if b, err = base64.StdEncoding.DecodeString(ans.Body); err != nil {
+				http.Error(w, "function answered invalid base64", http.StatusBadGateway)
+				return
+			}
+		}
+		for k, v := range ans.Headers {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(ans.StatusCode)
+		w.Write(b)
 	}
-	json.NewEncoder(w).Encode(res.Error)
 }
 
 func (s *Stack) serveState(w http.ResponseWriter, r *http.Request, id string) {

@@ -119,7 +119,7 @@ func runLiveModel(t testing.TB, seed uint64) *liveModel {
 		core := pipeline.Apply(flaky{m: m, a: live.Applier{Store: streams}}, callback.FamilyLive)
 		m.pipes = append(m.pipes, pipeline.NewInvoker(core,
 			// No signature check here (as with CALLBACK_AUTH=off): HTTP letters are kept unverified.
-			[]pipeline.Middleware{rec.Middleware(), pipeline.DeadLetter(dl, func(context.Context) string { return "req" }, true)},
+			[]pipeline.Middleware{rec.Middleware(), pipeline.DeadLetter(dl, true)},
 			nil, []pipeline.Middleware{rec.Claimer()}))
 		m.letters, m.streams, m.records = dl, streams, records
 	}

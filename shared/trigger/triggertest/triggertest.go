@@ -261,6 +261,12 @@ func TopicJSON(messageID string, body []byte, base64Message bool) []byte {
 	return JSON(n)
 }
 
+// TimerEvent returns the payload of an FC timer trigger called name firing
+// at now.
+func TimerEvent(name string, now time.Time) []byte {
+	return JSON(map[string]string{"triggerTime": now.UTC().Format(time.RFC3339), "triggerName": name, "payload": ""})
+}
+
 // BareBase64 returns body base64-encoded on one line, as a bare payload.
 func BareBase64(body []byte) []byte { return []byte(B64(body) + "\n") }
 

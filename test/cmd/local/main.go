@@ -14,6 +14,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -28,12 +29,12 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", envOr("MEDIASTATE_ADDR", "127.0.0.1:8080"), "front door listen address (env MEDIASTATE_ADDR)")
-	ossAddr := flag.String("oss-addr", envOr("MEDIASTATE_OSS_ADDR", "127.0.0.1:9000"), "embedded OSS server address (env MEDIASTATE_OSS_ADDR)")
-	data := flag.String("data", envOr("MEDIASTATE_DATA", ".localstack"), "directory of the embedded OSS server's files (env MEDIASTATE_DATA)")
+	addr := flag.String("addr", cmp.Or(os.Getenv("MEDIASTATE_ADDR"), "127.0.0.1:8080"), "front door listen address (env MEDIASTATE_ADDR)")
+	ossAddr := flag.String("oss-addr", cmp.Or(os.Getenv("MEDIASTATE_OSS_ADDR"), "127.0.0.1:9000"), "embedded OSS server address (env MEDIASTATE_OSS_ADDR)")
+	data := flag.String("data", cmp.Or(os.Getenv("MEDIASTATE_DATA"), ".localstack"), "directory of the embedded OSS server's files (env MEDIASTATE_DATA)")
 	authOff := flag.Bool("auth-off", false, "accept unsigned HTTP callbacks (CALLBACK_AUTH=off)")
 	quiet := flag.Bool("quiet", false, "do not print the functions' log lines")
-	binCache := flag.String("bin-cache", envOr("MEDIASTATE_BIN_CACHE", defaultBinCache()), "directory of cached function binaries; empty: always build (env MEDIASTATE_BIN_CACHE)")
+	binCache := flag.String("bin-cache", cmp.Or(os.Getenv("MEDIASTATE_BIN_CACHE"), defaultBinCache()), "directory of cached function binaries; empty: always build (env MEDIASTATE_BIN_CACHE)")
 	sweepEvery := flag.Duration("sweep-every", time.Hour, "interval of the local sweep timer; 0 disables it")
 	flag.Parse()
 	start := time.Now()
@@ -76,13 +77,6 @@ func defaultBinCache() string {
 		return ""
 	}
 	return filepath.Join(d, "mediastate", "localstack-bin")
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 func fail(err error) {
