@@ -5,9 +5,10 @@
 // ETags, byte-ordered listing with pages, start-after and a delimiter,
 // deletion, versioning status and its refusal, lost answers settled by
 // Create). RunProtocolTests adds the wire-level checks of the OSS protocol
-// (error codes, If-* refused on PutObject, signatures, URL-encoded
-// listings) through the OSS SDK. Both run against the in-memory driver,
-// the OSS test server and, given credentials, real OSS.
+// (error codes, If-* refused on PutObject, signatures, max-keys bounds)
+// through the OSS SDK. The first runs on the in-memory driver
+// and on the SDK driver; both run against the OSS test server and, given
+// credentials, real OSS.
 package drivertest
 
 import (
