@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -10,9 +9,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"mediastate/shared/live"
 	"mediastate/shared/live/notify"
@@ -44,17 +44,14 @@ func seedRecords(t *testing.T, domain string, n int) []*notify.Stored {
 		occ := live.Occurrence{Domain: domain, EventID: identity(t, rec.NotifyContent), Seq: 1, ReceivedAt: at}
 		all = append(all, &notify.Stored{EventID: occ.EventID, Seq: 1, ReceivedAtMs: at.UnixMilli(), Record: rec})
 	}
-	errs := make([]error, len(all))
-	var wg sync.WaitGroup
-	for i, st := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st.Record, errs[i] = records.Put(ctx, live.Occurrence{Domain: domain, EventID: st.EventID, Seq: 1, ReceivedAt: st.ReceivedAt()}, st.Record)
-		}()
+	var g errgroup.Group
+	for _, st := range all {
+		g.Go(func() (err error) {
+			st.Record, err = records.Put(ctx, live.Occurrence{Domain: domain, EventID: st.EventID, Seq: 1, ReceivedAt: st.ReceivedAt()}, st.Record)
+			return err
+		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	sortStored(all)
