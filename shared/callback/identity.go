@@ -183,84 +183,74 @@ func isDelimiter(b byte) bool {
 	return false
 }
 
-func (c *canonicaliser) array(i int) int {
-	if !c.enter() {
-		return len(c.in)
-	}
-	defer func() { c.depth-- }()
-	c.out = append(c.out, '[')
-	i = c.skipSpace(i + 1)
-	if i < len(c.in) && c.in[i] == ']' {
-		c.out = append(c.out, ']')
-		return i + 1
-	}
-	for c.err == nil {
-		i = c.skipSpace(c.value(i))
-		if i >= len(c.in) {
-			break
-		}
-		switch c.in[i] {
-		case ',':
-			c.out = append(c.out, ',')
-			i = c.skipSpace(i + 1)
-		case ']':
-			c.out = append(c.out, ']')
-			return i + 1
-		default:
-			c.err = errCanonical
-		}
-	}
-	c.err = errCanonical
-	return len(c.in)
-}
+func (c *canonicaliser) array(i int) int { return c.container(i, '[', ']', c.value, nil) }
 
 func (c *canonicaliser) object(i int) int {
-	if !c.enter() {
-		return len(c.in)
-	}
-	defer func() { c.depth-- }()
 	start := len(c.out)
-	c.out = append(c.out, '{')
-	i = c.skipSpace(i + 1)
-	if i < len(c.in) && c.in[i] == '}' {
-		c.out = append(c.out, '}')
-		return i + 1
-	}
 	var spans []span
-	for c.err == nil {
+	member := func(i int) int {
 		if i >= len(c.in) || c.in[i] != '"' {
-			break
+			c.err = errCanonical
+			return len(c.in)
 		}
-		var s span
-		s.keyStart = len(c.out)
+		s := span{keyStart: len(c.out)}
 		i = c.str(i)
 		s.keyEnd = len(c.out)
 		i = c.skipSpace(i)
 		if i >= len(c.in) || c.in[i] != ':' {
-			break
+			c.err = errCanonical
+			return len(c.in)
 		}
 		c.out = append(c.out, ':')
-		i = c.skipSpace(c.value(c.skipSpace(i + 1)))
+		i = c.value(c.skipSpace(i + 1))
 		s.end = len(c.out)
 		spans = append(spans, s)
-		if i >= len(c.in) {
+		return i
+	}
+	closed := func() bool {
+		if e := c.foldDuplicate(spans); e != nil {
+			c.refused, c.err = e, errCanonical
+			return false
+		}
+		c.sortMembers(start, spans)
+		return true
+	}
+	return c.container(i, '{', '}', member, closed)
+}
+
+// container writes the array or object whose opening bracket is at i:
+// its elements, each written by elem (which returns the index after it),
+// separated by commas, then its closing bracket once closed (when set)
+// allows it. It returns the index after the closing bracket.
+func (c *canonicaliser) container(i int, open, close byte, elem func(int) int, closed func() bool) int {
+	if !c.enter() {
+		return len(c.in)
+	}
+	defer func() { c.depth-- }()
+	c.out = append(c.out, open)
+	i = c.skipSpace(i + 1)
+	if i < len(c.in) && c.in[i] == close {
+		c.out = append(c.out, close)
+		return i + 1
+	}
+	for c.err == nil {
+		i = c.skipSpace(elem(i))
+		if c.err != nil || i >= len(c.in) {
 			break
 		}
-		switch c.in[i] {
-		case ',':
+		if c.in[i] == ',' {
 			c.out = append(c.out, ',')
 			i = c.skipSpace(i + 1)
 			continue
-		case '}':
-			if e := c.foldDuplicate(spans); e != nil {
-				c.refused, c.err = e, errCanonical
-				return len(c.in)
-			}
-			c.sortMembers(start, spans)
-			c.out = append(c.out, '}')
-			return i + 1
 		}
-		break
+		if c.in[i] != close {
+			break
+		}
+		if closed != nil && !closed() {
+			return len(c.in)
+		}
+		c.out = append(c.out, close)
+		return i + 1
 	}
 	c.err = errCanonical
 	return len(c.in)

@@ -22,7 +22,7 @@ import (
 // its own random order with duplicates, from several goroutines; the
 // stored document equals the fold of the set.
 func TestApplierConcurrent(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Start(t) // over the OSS protocol and the real SDK
 	r := rand.New(rand.NewPCG(1, 2))
 	set := genSetN(t, r, 14)
 	want := marshalChecked(t, fold(t, set, MaxFiles))
@@ -76,7 +76,7 @@ func TestApplierConcurrent(t *testing.T) {
 }
 
 func TestApplierRefusesVOD(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	store, err := NewStore(env.Bucket(t), "p/", statestore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func TestApplierRefusesVOD(t *testing.T) {
 func TestRecordAgainAfterSweep(t *testing.T) {
 	now := time.Date(2024, 4, 10, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	env := osstest.StartWithClock(t, clock)
+	env := osstest.Memory(clock)
 	ctx := context.Background()
 	newApplier := func() Applier {
 		s, err := NewStore(env.Bucket(t), "p/", statestore.Options{Now: clock})

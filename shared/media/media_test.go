@@ -28,7 +28,7 @@ func decode(t *testing.T, body string) *callback.Event {
 // media; and a copy that finds the media state done still completes a job
 // state left behind.
 func TestApplierJobStates(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	b := env.Bucket(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

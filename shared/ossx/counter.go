@@ -14,7 +14,6 @@ type Op int
 // The counted operations.
 const (
 	OpPut Op = iota
-	OpAppend
 	OpGet
 	OpHead
 	OpList
@@ -24,7 +23,7 @@ const (
 	numOps
 )
 
-var opNames = [numOps]string{"PutObject", "AppendObject", "GetObject", "HeadObject", "ListObjectsV2", "DeleteObject", "DeleteObjects", "GetBucketVersioning"}
+var opNames = [numOps]string{"PutObject", "GetObject", "HeadObject", "ListObjectsV2", "DeleteObject", "DeleteObjects", "GetBucketVersioning"}
 
 // String returns the OSS API name of the operation.
 func (o Op) String() string {

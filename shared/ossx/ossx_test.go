@@ -3,99 +3,139 @@ package ossx_test
 import (
 	"context"
 	"errors"
-	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aliyun/aliyun-oss-go-sdk/oss"
+
 	"mediastate/shared/apierr"
 	"mediastate/shared/ossx"
+	"mediastate/shared/ossx/drivertest"
 	"mediastate/test/ossserver"
 	"mediastate/test/osstest"
 )
 
-func TestBucketOperations(t *testing.T) {
-	env := osstest.Start(t)
-	b := env.Bucket(t)
-	c := ossx.NewCounter()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	ctx = ossx.WithCounter(ctx, c)
-
-	if err := b.PutObject(ctx, "k/1", []byte(`{"a":1}`), ossx.PutOptions{ForbidOverwrite: true, Meta: map[string]string{"writer": "w1"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.PutObject(ctx, "k/1", []byte(`{}`), ossx.PutOptions{ForbidOverwrite: true}); !errors.Is(err, ossx.ErrExists) {
-		t.Fatalf("second create: %v, want ErrExists", err)
-	}
-	body, info, err := b.GetObject(ctx, "k/1")
-	if err != nil || string(body) != `{"a":1}` || info.Meta["writer"] != "w1" || !strings.HasPrefix(info.ETag, `"`) || info.LastModified.IsZero() {
-		t.Fatalf("GetObject = %s %+v %v", body, info, err)
-	}
-	if h, err := b.HeadObject(ctx, "k/1"); err != nil || h.Size != 7 || h.Meta["writer"] != "w1" {
-		t.Fatalf("HeadObject = %+v %v", h, err)
-	}
-	if _, _, err := b.GetObject(ctx, "k/none"); !errors.Is(err, ossx.ErrNotFound) {
-		t.Fatalf("missing object: %v", err)
-	}
-	if _, err := b.AppendObject(ctx, "log", 5, []byte("x"), ossx.PutOptions{}); !errors.Is(err, ossx.ErrPositionMismatch) {
-		t.Fatalf("append at a wrong position: %v", err)
-	}
-	if next, err := b.AppendObject(ctx, "log", 0, []byte("abc"), ossx.PutOptions{}); err != nil || next != 3 {
-		t.Fatalf("append: %d %v", next, err)
-	}
-	var keys []string
-	for i := 0; i < 1005; i++ {
-		keys = append(keys, fmt.Sprintf("many/%04d", i))
-		if err := b.PutObject(ctx, keys[i], []byte("x"), ossx.PutOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	page, err := b.List(ctx, ossx.ListOptions{Prefix: "many/"})
-	if err != nil || len(page.Objects) != 1000 || page.NextToken == "" {
-		t.Fatalf("first page: %d objects, token %q, %v", len(page.Objects), page.NextToken, err)
-	}
-	page, err = b.List(ctx, ossx.ListOptions{Prefix: "many/", ContinuationToken: page.NextToken})
-	if err != nil || len(page.Objects) != 5 || page.NextToken != "" {
-		t.Fatalf("second page: %d objects, token %q, %v", len(page.Objects), page.NextToken, err)
-	}
-	if p, err := b.List(ctx, ossx.ListOptions{Delimiter: "/", MaxKeys: 10}); err != nil || strings.Join(p.CommonPrefixes, ",") != "k/,many/" {
-		t.Fatalf("delimiter listing: %+v %v", p, err)
-	}
-	if err := b.Delete(ctx, keys...); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := b.List(ctx, ossx.ListOptions{Prefix: "many/"}); len(p.Objects) != 0 {
-		t.Fatalf("%d objects left after Delete", len(p.Objects))
-	}
-	if c.Get(ossx.OpDeleteMulti) != 2 || c.Get(ossx.OpPut) != 1007 || c.Get(ossx.OpAppend) != 2 {
-		t.Fatalf("counter: %s", c)
-	}
-	if b.Totals().Total() < c.Total() {
-		t.Fatalf("process totals %d below the context counter %d", b.Totals().Total(), c.Total())
+// TestSDKDriverOnTestServer runs the conformance and protocol suites on
+// the SDK driver against the OSS test server, with signatures V1 and V4.
+func TestSDKDriverOnTestServer(t *testing.T) {
+	for _, region := range []string{"", ossserver.DefaultRegion} {
+		t.Run("region="+region, func(t *testing.T) {
+			env := osstest.Start(t)
+			cfg := env.Config()
+			cfg.Region = region
+			d, err := ossx.NewSDKDriver(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			drivertest.RunConformanceTests(t, drivertest.Harness{Driver: d, Prefix: drivertest.UniquePrefix(),
+				SetVersioning: func(s string) error { return env.Server.SetVersioning(osstest.Bucket, s) },
+				SetFaults:     env.Server.SetFaults})
+			var opts []oss.ClientOption
+			if region != "" {
+				opts = append(opts, oss.AuthVersion(oss.AuthV4), oss.Region(region))
+			}
+			drivertest.RunProtocolTests(t, protocolTarget(t, env.Endpoint, osstest.Bucket, osstest.AccessKeyID, osstest.AccessKeySecret, "", opts...))
+			if n := env.Server.Stats().Requests["Unsupported"]; n != 0 {
+				t.Errorf("the suites made %d requests the server does not implement", n)
+			}
+		})
 	}
 }
 
-func TestTransientAndConfigErrors(t *testing.T) {
-	env := osstest.Start(t)
-	b := env.Bucket(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := env.Server.SetFaults(ossserver.Faults{Error503Rate: 1}); err != nil {
+func protocolTarget(t *testing.T, endpoint, bucket, ak, sk, prefix string, opts ...oss.ClientOption) drivertest.Protocol {
+	t.Helper()
+	p := drivertest.Protocol{Prefix: prefix}
+	for _, h := range []struct {
+		b      **oss.Bucket
+		secret string
+	}{{&p.Bucket, sk}, {&p.WrongSecret, sk + "-wrong"}} {
+		c, err := oss.New(endpoint, ak, h.secret, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *h.b, err = c.Bucket(bucket); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+// TestSDKDriverOnRealOSS runs the suites against Alibaba Cloud OSS when
+// OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_ACCESS_KEY_ID and
+// OSS_TEST_ACCESS_KEY_SECRET are set; OSS_TEST_REGION selects signature
+// V4 and OSS_TEST_SECURITY_TOKEN adds an STS token. The bucket must never
+// have had versioning enabled; the suites delete what they write.
+func TestSDKDriverOnRealOSS(t *testing.T) {
+	env := map[string]string{}
+	for _, k := range []string{"OSS_TEST_ENDPOINT", "OSS_TEST_BUCKET", "OSS_TEST_ACCESS_KEY_ID", "OSS_TEST_ACCESS_KEY_SECRET", "OSS_TEST_REGION", "OSS_TEST_SECURITY_TOKEN"} {
+		env[k] = os.Getenv(k)
+	}
+	for _, k := range []string{"OSS_TEST_ENDPOINT", "OSS_TEST_BUCKET", "OSS_TEST_ACCESS_KEY_ID", "OSS_TEST_ACCESS_KEY_SECRET"} {
+		if env[k] == "" {
+			t.Skipf("no real OSS bucket to test: %s is not set (set OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_ACCESS_KEY_ID and OSS_TEST_ACCESS_KEY_SECRET)", k)
+		}
+	}
+	key := ossx.Key{AccessKeyID: env["OSS_TEST_ACCESS_KEY_ID"], AccessKeySecret: env["OSS_TEST_ACCESS_KEY_SECRET"], SecurityToken: env["OSS_TEST_SECURITY_TOKEN"]}
+	d, err := ossx.NewSDKDriver(ossx.Config{Endpoint: env["OSS_TEST_ENDPOINT"], Bucket: env["OSS_TEST_BUCKET"], Region: env["OSS_TEST_REGION"],
+		Credentials: ossx.NewCredentials(key)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	err := b.PutObject(ctx, "k", []byte("x"), ossx.PutOptions{})
-	if !apierr.Is(err, apierr.StorageUnavailable) || apierr.IsPermanent(err) {
-		t.Fatalf("503: %v, want transient StorageUnavailable", err)
+	prefix := drivertest.UniquePrefix()
+	t.Logf("running against %s bucket %s under %s", env["OSS_TEST_ENDPOINT"], env["OSS_TEST_BUCKET"], prefix)
+	drivertest.RunConformanceTests(t, drivertest.Harness{Driver: d, Prefix: prefix})
+	var opts []oss.ClientOption
+	if r := env["OSS_TEST_REGION"]; r != "" {
+		opts = append(opts, oss.AuthVersion(oss.AuthV4), oss.Region(r))
 	}
-	env.Server.SetFaults(ossserver.Faults{})
+	if tok := key.SecurityToken; tok != "" {
+		opts = append(opts, oss.SecurityToken(tok))
+	}
+	drivertest.RunProtocolTests(t, protocolTarget(t, env["OSS_TEST_ENDPOINT"], env["OSS_TEST_BUCKET"], key.AccessKeyID, key.AccessKeySecret, prefix, opts...))
+}
+
+// TestCounter: a Bucket counts each attempt by operation, in its totals
+// and in the context's counter.
+func TestCounter(t *testing.T) {
+	env := osstest.Memory(nil)
+	b := env.Bucket(t)
+	c := ossx.NewCounter()
+	ctx := ossx.WithCounter(context.Background(), c)
+	for _, k := range []string{"a", "b"} {
+		if err := b.PutObject(ctx, k, []byte("x"), ossx.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := env.Server.SetFaults(ossserver.Faults{Error503Rate: 1, Ops: []string{"GetObject"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.GetObject(ctx, "a"); !apierr.Is(err, apierr.StorageUnavailable) || apierr.IsPermanent(err) {
+		t.Fatalf("GetObject under 503s: %v, want transient StorageUnavailable", err)
+	}
+	_, _ = b.HeadObject(ctx, "a")
+	_, _ = b.List(ctx, ossx.ListOptions{})
+	_ = b.Delete(ctx, "a")
+	_ = b.Delete(ctx, "a", "b")
+	_, _ = b.Versioning(ctx)
+	if got, want := c.String(), "DeleteObject=1 DeleteObjects=1 GetBucketVersioning=1 GetObject=10 HeadObject=1 ListObjectsV2=1 PutObject=2"; got != want {
+		t.Fatalf("counter %s, want %s", got, want)
+	}
+	if b.Totals().String() != c.String() || c.Total() != 17 {
+		t.Fatalf("totals %s (%d), context %s", b.Totals(), b.Totals().Total(), c)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	env := osstest.Start(t)
 	cfg := env.Config()
 	cfg.Credentials = ossx.NewCredentials(ossx.Key{AccessKeyID: osstest.AccessKeyID, AccessKeySecret: "wrong"})
 	wrong, err := ossx.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = wrong.PutObject(ctx, "k", []byte("x"), ossx.PutOptions{})
+	err = wrong.PutObject(context.Background(), "k", []byte("x"), ossx.PutOptions{})
 	if !apierr.Is(err, apierr.StorageUnavailable) || !strings.Contains(err.Error(), "SignatureDoesNotMatch") {
 		t.Fatalf("bad secret: %v", err)
 	}
@@ -103,6 +143,20 @@ func TestTransientAndConfigErrors(t *testing.T) {
 		if _, err := ossx.New(c); !apierr.Is(err, apierr.InvalidConfig) {
 			t.Errorf("New(%+v) = %v, want InvalidConfig", c, err)
 		}
+	}
+}
+
+// TestSDKDriverErrors: the SDK driver's sentinels keep the OSS answer.
+func TestSDKDriverErrors(t *testing.T) {
+	b := osstest.Start(t).Bucket(t)
+	ctx := context.Background()
+	if err := b.PutObject(ctx, "k", []byte("x"), ossx.PutOptions{ForbidOverwrite: true}); err != nil {
+		t.Fatal(err)
+	}
+	err := b.PutObject(ctx, "k", []byte("x"), ossx.PutOptions{ForbidOverwrite: true})
+	var se oss.ServiceError
+	if !errors.Is(err, ossx.ErrExists) || !errors.As(err, &se) || se.StatusCode != 409 || se.RequestID == "" {
+		t.Fatalf("second create: %v, want ErrExists with the 409 answer", err)
 	}
 }
 
@@ -134,7 +188,9 @@ func TestVersioningHonoursDeadline(t *testing.T) {
 	if took := time.Since(start); err == nil || took > time.Second {
 		t.Fatalf("Versioning returned %v after %v; want an error at the 300 ms deadline", err, took)
 	}
-	env.Server.SetFaults(ossserver.Faults{})
+	if err := env.Server.SetFaults(ossserver.Faults{}); err != nil {
+		t.Fatal(err)
+	}
 	if st, err := b.Versioning(context.Background()); err != nil || st != "" {
 		t.Fatalf("Versioning = %q, %v", st, err)
 	}

@@ -117,7 +117,7 @@ func TestRecover(t *testing.T) {
 }
 
 func TestDeadLetter(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Start(t) // over the OSS protocol and the real SDK
 	dl := deadletter.New(env.Bucket(t), "p/", "media")
 	bad := apierr.Field(apierr.MissingField, "X", "MediaId", "required")
 	d := httpDelivery(signed("https://cb/media", "k", time.Now()))
@@ -203,7 +203,7 @@ func TestLogLine(t *testing.T) {
 
 // invoker builds a pipeline whose core decodes and returns outcome/err.
 func invoker(t *testing.T, outcome Outcome, err error) (*Invoker, *deadletter.Store) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	dl := deadletter.New(env.Bucket(t), "p/", "media")
 	c := func(ctx context.Context, d *trigger.Delivery) *Result {
 		e, derr := callback.Decode(d.Body)

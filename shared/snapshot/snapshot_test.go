@@ -73,7 +73,7 @@ func check(t *testing.T, s *media.Store, meta snapshot.Meta, lines []snapshot.Li
 }
 
 func TestWriteReuseAndPrune(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Start(t) // over the OSS protocol and the real SDK
 	b := env.Bucket(t)
 	s, err := media.NewStore(b, prefix, statestore.Options{CacheSize: 1})
 	if err != nil {

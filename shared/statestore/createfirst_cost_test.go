@@ -13,7 +13,7 @@ import (
 // with 409, then the newest version is read; a new event costs one more
 // PUT, a duplicate none.
 func TestCreateFirstCostOnColdInstance(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	writer := newStore(t, env.Bucket(t), statestore.Options{})
 	update(t, writer, "m1", "e1", statestore.UpdateOptions{CreateFirst: true})
 

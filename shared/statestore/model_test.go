@@ -38,10 +38,7 @@ import (
 // detector or with -short; .ci/run runs 2000), MODEL_SEED runs one seed,
 // printing its history.
 func TestModel(t *testing.T) {
-	modeltest.Run(t, "MODEL", "./shared/statestore", 400, 100, 2, func(seed uint64) modeltest.Outcome {
-		m := runModel(t, seed)
-		return modeltest.Outcome{Log: m.log, Err: m.err}
-	})
+	modeltest.Run(t, "MODEL", "./shared/statestore", 400, 100, 2, func(seed uint64) modeltest.Outcome { return runModel(t, seed).outcome() })
 }
 
 // modelClock is the fake clock. Stores read it through now, which may let
@@ -107,7 +104,7 @@ type model struct {
 func runModel(t testing.TB, seed uint64) *model {
 	m := &model{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), clock: &modelClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 		sent: map[string][]string{}, acked: map[string]ack{}, written: map[string]int{}, newest: map[string]seen{}}
-	m.env = osstest.StartWithClock(t, m.clock.at)
+	m.env = osstest.Memory(m.clock.at)
 	// Seeds run in one test: close each seed's server (and so its clients'
 	// connections) when the seed ends, not when the test does.
 	defer m.env.Server.Close()
@@ -139,15 +136,11 @@ func (m *model) newInstance(i int) *statestore.Store[doc] {
 	ttl := time.Duration(1+m.rng.IntN(10)) * time.Minute
 	m.logf("instance %d: cache size %d, TTL %v", i, 1+i%3, ttl)
 	fast := retry.Policy{Attempts: 4, Base: 50 * time.Microsecond, Max: 200 * time.Microsecond}
-	cfg := m.env.Config()
-	cfg.Retry = fast
-	b, err := ossx.New(cfg)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	return newStore(m.t, b, statestore.Options{Now: m.clock.now, CacheTTL: ttl, CacheSize: 1 + i%3,
+	return newStore(m.t, m.env.Bucket(m.t, fast), statestore.Options{Now: m.clock.now, CacheTTL: ttl, CacheSize: 1 + i%3,
 		Retry: fast, Conflict: fast})
 }
+
+func (m *model) outcome() modeltest.Outcome { return modeltest.Outcome{Log: m.log, Err: m.err} }
 
 func (m *model) logf(format string, args ...any) {
 	m.log = append(m.log, fmt.Sprintf("%s %s", m.clock.at().Format("15:04:05"), fmt.Sprintf(format, args...)))

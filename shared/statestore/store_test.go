@@ -82,7 +82,7 @@ func update(t testing.TB, s *statestore.Store[doc], id, item string, o statestor
 }
 
 func TestRequestsPerUpdate(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	a := newStore(t, env.Bucket(t), statestore.Options{})
 	b := newStore(t, env.Bucket(t), statestore.Options{}) // another instance
 
@@ -131,7 +131,7 @@ func fmtOps(m map[string]int64) string {
 // TestConcurrentWriters: 32 goroutines, each its own instance (own cache
 // and client), append distinct events to one id.
 func TestConcurrentWriters(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	const writers, each = 32, 4
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
@@ -195,6 +195,8 @@ func checkAllApplied(t *testing.T, env *osstest.Env, id string, n int) {
 }
 
 // TestConcurrentProcesses: 4 separate OS processes append to one id.
+// They share the OSS test server, so the store is also checked over the
+// real protocol and SDK.
 func TestConcurrentProcesses(t *testing.T) {
 	env := osstest.Start(t)
 	const procs, each = 4, 12
@@ -244,7 +246,7 @@ func TestHelperWriterProcess(t *testing.T) {
 // every operation, 8 writers still get every event applied exactly once,
 // and no version regresses.
 func TestFaults(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	if err := env.Server.SetFaults(ossserver.Faults{Error503Rate: 0.08, Error500Rate: 0.02, ResetRate: 0.05, LostResponseRate: 0.08, Seed: 42}); err != nil {
 		t.Fatal(err)
 	}
@@ -299,8 +301,8 @@ func TestFaults(t *testing.T) {
 // TestLostResponseResolved: a PUT whose response is lost is recognised as
 // landed from the writer id, not written twice.
 func TestLostResponseResolved(t *testing.T) {
-	env := osstest.Start(t)
-	s := newStore(t, env.Bucket(t), statestore.Options{})
+	env := osstest.Memory(nil)
+	s := newStore(t, env.Bucket(t), statestore.Options{Retry: osstest.Fast})
 	update(t, s, "m", "e1", statestore.UpdateOptions{})
 	if err := env.Server.SetFaults(ossserver.Faults{LostResponseRate: 1, Ops: []string{"PutObject"}}); err != nil {
 		t.Fatal(err)
@@ -324,7 +326,7 @@ func TestLostResponseResolved(t *testing.T) {
 }
 
 func TestVersionedBucketRefused(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	b := env.Bucket(t)
 	ctx := ctxTimeout(t, 5*time.Second)
 	if err := b.CheckUnversioned(ctx); err != nil {
@@ -342,7 +344,7 @@ func TestVersionedBucketRefused(t *testing.T) {
 }
 
 func TestSweep(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	now := time.Now()
 	clock := func() time.Time { return now }
 	s := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
@@ -383,7 +385,7 @@ func TestSweep(t *testing.T) {
 // store (one instance) take turns, so none loses a race and each costs one
 // PUT from the warm cache.
 func TestOneInstanceNoLostRaces(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	s := newStore(t, env.Bucket(t), statestore.Options{})
 	update(t, s, "hot", "e-first", statestore.UpdateOptions{})
 	const n = 32

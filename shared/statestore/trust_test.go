@@ -12,55 +12,74 @@ import (
 // These tests pin the rule the sweep's safety rests on: a write may start
 // from version n only if OSS showed n to be the newest less than CacheTTL
 // ago. Each reproduces a way the store once broke it, answering "applied"
-// for an event that no reader ever saw. The OSS test server stamps objects
-// with the same fake clock, so the sweep's age rule sees the clock steps.
+// for an event that no reader ever saw. The storage stamps objects with the
+// same fake clock, so the sweep's age rule sees the clock steps.
+
+// fakeTime is a clock that the stores and the storage share, stepped by
+// the test.
+type fakeTime struct{ t time.Time }
+
+func (f *fakeTime) now() time.Time { return f.t }
+
+// onFakeTime returns a fake clock, storage stamped by it, and n store
+// instances reading it.
+func onFakeTime(t *testing.T, n int) (*fakeTime, *osstest.Env, []*statestore.Store[doc]) {
+	clock := &fakeTime{t: time.Now()}
+	env := osstest.Memory(clock.now)
+	var stores []*statestore.Store[doc]
+	for range n {
+		stores = append(stores, newStore(t, env.Bucket(t), statestore.Options{Now: clock.now}))
+	}
+	return clock, env, stores
+}
+
+// sweepThenWrite: once sweeper has swept, item written through writer must
+// be in the newest version.
+func sweepThenWrite(t *testing.T, writer, sweeper *statestore.Store[doc], item string) {
+	t.Helper()
+	if _, err := sweeper.Sweep(ctxTimeout(t, 10*time.Second), statestore.SweepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := update(t, writer, "x", item, statestore.UpdateOptions{})
+	d, ver, err := sweeper.Get(ctxTimeout(t, 10*time.Second), "x")
+	if err != nil || !slices.Contains(d.Items, item) {
+		t.Fatalf("%s acknowledged as version %d, newest is version %d: %v %v", item, res.Version, ver, d.Items, err)
+	}
+}
 
 // TestStaleCacheAfterSweep: duplicates must not renew the trust in a
 // cached version (nothing was read).
 func TestStaleCacheAfterSweep(t *testing.T) {
-	now := time.Now()
-	clock := func() time.Time { return now }
-	env := osstest.StartWithClock(t, clock)
-	a := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
-	b := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+	clock, _, st := onFakeTime(t, 2)
+	a, b := st[0], st[1]
 	update(t, a, "x", "e1", statestore.UpdateOptions{})
 	for _, e := range []string{"e2", "e3", "e4"} {
 		update(t, b, "x", e, statestore.UpdateOptions{})
 	}
-	for i := 0; i < 20; i++ {
-		now = now.Add(4 * time.Minute)
+	for range 20 {
+		clock.t = clock.t.Add(4 * time.Minute)
 		update(t, a, "x", "e1", statestore.UpdateOptions{})
 	}
-	if _, err := b.Sweep(ctxTimeout(t, 10*time.Second), statestore.SweepOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	res, _ := update(t, a, "x", "e5", statestore.UpdateOptions{})
-	d, ver, err := b.Get(ctxTimeout(t, 10*time.Second), "x")
-	if err != nil || !slices.Contains(d.Items, "e5") {
-		t.Fatalf("e5 acknowledged as version %d, newest is version %d: %v %v", res.Version, ver, d.Items, err)
-	}
+	sweepThenWrite(t, a, b, "e5")
 }
 
 // TestCreateFirstAfterSweep: a create-first guess that lands in a hole
 // the sweep left (version 1 deleted, later ones kept) must be detected
 // before it is acknowledged, and the event applied to the newest version.
 func TestCreateFirstAfterSweep(t *testing.T) {
-	now := time.Now()
-	clock := func() time.Time { return now }
-	env := osstest.StartWithClock(t, clock)
-	a := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+	clock, env, st := onFakeTime(t, 1)
+	a := st[0]
 	for i := 1; i <= 6; i++ {
 		update(t, a, "x", "e"+string(rune('0'+i)), statestore.UpdateOptions{})
 	}
-	now = now.Add(2 * time.Hour)
-	st, err := a.Sweep(ctxTimeout(t, 10*time.Second), statestore.SweepOptions{})
-	if err != nil || st.Deleted != 4 {
-		t.Fatalf("sweep: %+v %v, want 4 versions deleted", st, err)
+	clock.t = clock.t.Add(2 * time.Hour)
+	if sw, err := a.Sweep(ctxTimeout(t, 10*time.Second), statestore.SweepOptions{}); err != nil || sw.Deleted != 4 {
+		t.Fatalf("sweep: %+v %v, want 4 versions deleted", sw, err)
 	}
 	// Two instances that have never seen x guess that it is new, one after
 	// the other: the first lands in the hole, the second finds it taken.
 	for _, item := range []string{"n1", "n2"} {
-		c := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+		c := newStore(t, env.Bucket(t), statestore.Options{Now: clock.now})
 		res, _ := update(t, c, "x", item, statestore.UpdateOptions{CreateFirst: true})
 		d, ver, err := a.Get(ctxTimeout(t, 10*time.Second), "x")
 		if err != nil || !slices.Contains(d.Items, item) || res.Version != ver {
@@ -75,11 +94,8 @@ func TestCreateFirstAfterSweep(t *testing.T) {
 // version read directly by key may be far behind the newest; caching it
 // must not make it trusted as of now.
 func TestDirectReadKeepsTrust(t *testing.T) {
-	now := time.Now()
-	clock := func() time.Time { return now }
-	env := osstest.StartWithClock(t, clock)
-	a := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
-	b := newStore(t, env.Bucket(t), statestore.Options{Now: clock})
+	clock, _, st := onFakeTime(t, 2)
+	a, b := st[0], st[1]
 	item := func(i int) string { return "e" + string(rune('A'+i)) }
 	update(t, a, "x", item(0), statestore.UpdateOptions{})
 	for i := 1; i < 30; i++ {
@@ -88,17 +104,10 @@ func TestDirectReadKeepsTrust(t *testing.T) {
 	// a receives b's events again, one every 4 minutes: each is a lost
 	// race on a's cached version, settled by reading the next one.
 	for i := 1; i <= 20; i++ {
-		now = now.Add(4 * time.Minute)
+		clock.t = clock.t.Add(4 * time.Minute)
 		update(t, a, "x", item(i), statestore.UpdateOptions{})
 	}
-	if _, err := b.Sweep(ctxTimeout(t, 10*time.Second), statestore.SweepOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	res, _ := update(t, a, "x", "new", statestore.UpdateOptions{})
-	d, ver, err := b.Get(ctxTimeout(t, 10*time.Second), "x")
-	if err != nil || !slices.Contains(d.Items, "new") {
-		t.Fatalf("new acknowledged as version %d, newest is version %d: %v %v", res.Version, ver, d.Items, err)
-	}
+	sweepThenWrite(t, a, b, "new")
 }
 
 // checkChain asserts that every retained version of id holds every item
@@ -131,7 +140,7 @@ func checkChain(t *testing.T, env *osstest.Env, id string) {
 // (it is no hole), and our answer says written: exactly one of the two
 // writers of the event must say so.
 func TestCreateFirstBuiltOnBeforeConfirmed(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	b := newStore(t, env.Bucket(t), statestore.Options{})
 	var other statestore.Result
 	interleaved := false

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -9,17 +10,39 @@ import (
 	"mediastate/shared/state"
 )
 
+// lifecycleSample returns the bodies of every event of n lifecycles and,
+// for each, the state of its media before it.
+func lifecycleSample(tb testing.TB, n int) ([][]byte, []*state.Media) {
+	fx := fixtures(tb)
+	rng := rand.New(rand.NewPCG(1, 7))
+	var bodies [][]byte
+	var before []*state.Media
+	for i := 0; i < n; i++ {
+		life, err := fx.Lifecycle(rng, mediaID("cp", 0, i), time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var m *state.Media
+		for _, e := range life {
+			ev, err := callback.Decode(e.Body)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			bodies, before = append(bodies, e.Body), append(before, m)
+			if m, _, err = state.Apply(m, ev); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	return bodies, before
+}
+
 // BenchmarkLifecycleDecodeApplyMarshal is the hot path's CPU per event
 // over the harness's realistic mix: every event of 200 lifecycles decoded,
 // applied to the state its media has at that point, and the new document
 // marshalled. ns/op is per event. The goal is 20 µs.
 func BenchmarkLifecycleDecodeApplyMarshal(b *testing.B) {
-	fx := fixtures(b)
-	evs, before, bodies, err := lifecycleSample(fx, 200, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	_ = evs
+	bodies, before := lifecycleSample(b, 200)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -41,11 +64,7 @@ func BenchmarkLifecycleDecodeApplyMarshal(b *testing.B) {
 
 // BenchmarkLifecycleDecode is callback.Decode alone over the same mix.
 func BenchmarkLifecycleDecode(b *testing.B) {
-	fx := fixtures(b)
-	_, _, bodies, err := lifecycleSample(fx, 200, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bodies, _ := lifecycleSample(b, 200)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -62,12 +81,12 @@ func BenchmarkLifecycleDecode(b *testing.B) {
 // lifecycle events: ns/op is per event and includes the OSS server's CPU.
 func BenchmarkPipelineInProcess(b *testing.B) {
 	fx := fixtures(b)
-	env, err := StartEnv(context.Background(), EnvOptions{Functions: []string{"media"}, Instances: 1, Timeout: 30 * time.Second, InProcess: true})
+	env, err := StartEnv(context.Background(), &Config{Instances: 1, InProcess: true}, []string{"media"}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer env.Close()
-	plan, err := fx.BuildPlan(PlanOptions{Tag: "bp", Seed: 1, Media: max(10, b.N/7+1), Window: 64, BatchMax: 5, Route: SingleRouter("media")})
+	plan, err := fx.BuildPlan(PlanOptions{Tag: "bp", Seed: 1, Media: max(10, b.N/7+1), Window: 64, BatchMax: 5, Single: "media"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,14 +98,14 @@ func BenchmarkPipelineInProcess(b *testing.B) {
 	}
 	payloads := make([][]byte, len(deliveries))
 	for i, d := range deliveries {
-		payloads[i] = buildPayload("bp", d)
+		payloads[i] = payload(env, d, "bp", "")
 	}
 	b.ResetTimer()
 	events := 0
 	for i := 0; events < b.N && i < len(payloads); i++ {
-		ans, err := env.Invoke(context.Background(), "media", payloads[i], "bench")
-		if err != nil || ans.Failed {
-			b.Fatalf("invoke: %v %s", err, ans.Err)
+		res, err := env.Invoke(context.Background(), "media", payloads[i], "bench")
+		if err != nil || res.Error != nil {
+			b.Fatalf("invoke: %v %v", err, res)
 		}
 		events += len(deliveries[i].Items)
 	}
@@ -94,5 +113,5 @@ func BenchmarkPipelineInProcess(b *testing.B) {
 	if events < b.N {
 		b.Logf("only %d of %d events in the plan", events, b.N)
 	}
-	env.Logs.Take()
+	env.Logs.Lines(context.Background(), 0)
 }

@@ -4,285 +4,203 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"mediastate/shared/ossx"
 	"mediastate/shared/signature"
 	"mediastate/shared/trigger"
 	tt "mediastate/shared/trigger/triggertest"
+	"mediastate/test/fcemu"
+	"mediastate/test/localstack"
 	"mediastate/test/ossserver"
 )
 
 // The hostile request kinds: what an anonymous caller can send to the
 // public HTTP triggers (no valid signature: the keys are not theirs).
-const (
-	HostileUnsigned  = "unsigned"       // a distinct plausible callback, no signature
-	HostileEmpty     = "empty"          // identical empty POSTs
-	HostileControl   = "control-1MiB"   // 1 MiB of byte 0x01 (6 MiB escaped in the FC event)
-	HostileDeep      = "deep-10000"     // a body nested 10,000 levels deep
-	HostileOversized = "oversized-5MiB" // 5 MiB body
-	HostileLive      = "live-poison"    // an unsigned Live callback naming a victim domain
-)
-
-var hostileKinds = []string{HostileUnsigned, HostileEmpty, HostileControl, HostileDeep, HostileOversized, HostileLive}
+var hostileKinds = []string{
+	"unsigned",       // a distinct plausible callback, no signature
+	"empty",          // identical empty POSTs
+	"control-1MiB",   // 1 MiB of byte 0x01 (6 MiB escaped in the FC event)
+	"deep-10000",     // a body nested 10,000 levels deep
+	"oversized-5MiB", // 5 MiB body
+	"live-poison",    // an unsigned Live callback naming a victim domain, to liverecord
+}
 
 // victimDomain is the Live domain the poisoning requests name.
 const victimDomain = "victim.example.com"
 
 // HostileReport is what the hostile scenario measured.
 type HostileReport struct {
-	// Mixed counts the hostile requests sent during the lifecycle load, by
-	// kind; Unexpected lists answers that were not a 4xx refusal.
-	Mixed      map[string]int
-	Unexpected []string
+	Mixed map[string]int // hostile requests sent during the lifecycle load, by kind
 	// Alone is the number of hostile requests of the isolated phase, and
 	// what they left in the bucket (objects and bytes, everything
-	// included).
-	Alone                      int
+	// included); VictimRecords counts the victim domain's Live records.
+	Alone, VictimRecords       int
 	StoredObjects, StoredBytes int64
-	// VictimRecords counts objects under the victim domain's records.
-	VictimRecords int
-	// Memory of the one media instance (VmHWM, reset before each burst;
-	// the worst of memRounds bursts): 32 concurrent signed worst-case
-	// requests at the size limit (control characters and deep nesting),
-	// and 8 concurrent 5 MiB requests.
+	// Peak RSS (VmHWM, reset before each burst; the worst of three) of the
+	// one media instance under 32 concurrent signed worst-case requests at
+	// the size limit, and under 8 concurrent 5 MiB requests.
 	RSSAtLimit, RSSOver int64
 	RunningAtLimit      int
-	MemProblems         []string
+	Problems            []string
+	mu                  sync.Mutex
 }
 
-// hostilePayload returns the FC HTTP trigger event of one hostile request
-// of kind to fn, as the front door would build it.
-func hostilePayload(env *Env, fn, kind string, n int, now time.Time) []byte {
-	var body []byte
+func (h *HostileReport) problem(format string, args ...any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.Problems) < 20 {
+		h.Problems = append(h.Problems, "hostile: "+fmt.Sprintf(format, args...))
+	}
+}
+
+// hostileBody returns the body of hostile request n of kind.
+func hostileBody(kind string, n int) []byte {
 	switch kind {
-	case HostileUnsigned:
-		body = fmt.Appendf(nil, `{"EventType":"FileUploadComplete","EventTime":"2024-01-01T00:00:00Z","VideoId":"hostile%06d","Status":"success","Pad":%q}`,
+	case "unsigned":
+		return fmt.Appendf(nil, `{"EventType":"FileUploadComplete","EventTime":"2024-01-01T00:00:00Z","VideoId":"hostile%06d","Status":"success","Pad":%q}`,
 			n, strings.Repeat("x", 2000))
-	case HostileEmpty:
-	case HostileControl:
-		body = bytes.Repeat([]byte{0x01}, 1<<20)
-	case HostileDeep:
-		body = []byte(`{"EventType":"SnapshotComplete","EventTime":"2024-01-01T00:00:00Z","VideoId":"deep","X":` +
+	case "control-1MiB":
+		return bytes.Repeat([]byte{0x01}, 1<<20)
+	case "deep-10000":
+		return []byte(`{"EventType":"SnapshotComplete","EventTime":"2024-01-01T00:00:00Z","VideoId":"deep","X":` +
 			strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`)
-	case HostileOversized:
-		body = bytes.Repeat([]byte("a"), 5<<20)
-	case HostileLive:
-		body = fmt.Appendf(nil, `{"domain":%q,"app":"evil%d","stream":"s","event":"record_started","pad":%q}`, victimDomain, n, strings.Repeat("p", 4000))
+	case "oversized-5MiB":
+		return bytes.Repeat([]byte("a"), 5<<20)
+	case "live-poison":
+		return fmt.Appendf(nil, `{"domain":%q,"app":"evil%d","stream":"s","event":"record_started","pad":%q}`, victimDomain, n, strings.Repeat("p", 4000))
 	}
-	return rawHTTPEvent(env, fn, body, nil, fmt.Sprintf("hostile-%s-%d", kind, n), now)
+	return nil
 }
 
-// rawHTTPEvent builds the FC HTTP trigger event of a request to fn with
-// body and headers h (and Content-Type application/json unless h sets it),
-// from a hostile client.
-func rawHTTPEvent(env *Env, fn string, body []byte, h http.Header, reqID string, now time.Time) []byte {
-	hh := http.Header{"Content-Type": {"application/json"}}
-	for k, vs := range h {
-		hh[k] = vs
-	}
-	return tt.JSON(tt.PostEvent(env.Keys.URL(fn), body, hh, "198.51.100.66:40000", reqID, now))
-}
-
-// hostileFn is the function a kind is sent to.
-func hostileFn(kind string) string {
-	if kind == HostileLive {
-		return "liverecord"
-	}
-	return "media"
-}
-
-// sendHostile sends one hostile request and checks it was refused with a
-// 4xx answer.
-func sendHostile(ctx context.Context, env *Env, kind string, n int) string {
-	fn := hostileFn(kind)
-	ans, err := env.Invoke(ctx, fn, hostilePayload(env, fn, kind, n, time.Now()), fmt.Sprintf("hostile-%s-%d", kind, n))
-	if err != nil {
-		return fmt.Sprintf("%s #%d: %v", kind, n, err)
-	}
+// not4xx returns "" when an invocation was answered with a 4xx (with
+// outcome refused when refused is set), and what it got otherwise.
+func not4xx(res *fcemu.Result, err error, refused bool) string {
 	var hr trigger.HTTPResponse
-	if ans.Failed || json.Unmarshal(ans.Payload, &hr) != nil || hr.StatusCode < 400 || hr.StatusCode >= 500 ||
-		!strings.Contains(hr.Body, `"outcome":"refused"`) {
-		return fmt.Sprintf("%s #%d answered %.200s %s", kind, n, ans.Payload, ans.Err)
+	switch {
+	case err != nil:
+		return err.Error()
+	case res.Error == nil && json.Unmarshal(res.Payload, &hr) == nil && hr.StatusCode >= 400 && hr.StatusCode < 500 &&
+		(!refused || strings.Contains(hr.Body, `"outcome":"refused"`)):
+		return ""
 	}
-	return ""
+	return fmt.Sprintf("%.200s", res.Payload)
+}
+
+// sendHostile sends hostile request n of kind, from an anonymous client,
+// and checks that it was refused with a 4xx answer.
+func sendHostile(ctx context.Context, env *Env, rep *HostileReport, kind string, n int) {
+	fn := map[bool]string{true: "liverecord", false: "media"}[kind == "live-poison"]
+	reqID := fmt.Sprintf("hostile-%s-%d", kind, n)
+	res, err := env.Invoke(ctx, fn, httpEvent(env, fn, hostileBody(kind, n), nil, reqID, "198.51.100.66:40000"), reqID)
+	if p := not4xx(res, err, true); p != "" && ctx.Err() == nil {
+		rep.problem("%s #%d answered %s", kind, n, p)
+	}
 }
 
 // startHostile sends hostile requests from workers goroutines, kinds in
-// turn, until the returned stop function is called; stop returns what was
-// sent and the unexpected answers.
-func startHostile(ctx context.Context, env *Env, workers int) func() (map[string]int, []string) {
+// turn, until the returned function is called.
+func startHostile(ctx context.Context, env *Env, workers int) func() *HostileReport {
 	ctx, cancel := context.WithCancel(ctx)
-	var mu sync.Mutex
-	sent := map[string]int{}
-	var bad []string
+	rep := &HostileReport{Mixed: map[string]int{}}
+	done := make(chan struct{})
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				n := int(next.Add(1))
+	go func() {
+		defer close(done)
+		forEach(workers, workers, func(int) {
+			for n := int(next.Add(1)); ctx.Err() == nil; n = int(next.Add(1)) {
 				kind := hostileKinds[n%len(hostileKinds)]
-				p := sendHostile(ctx, env, kind, n)
-				if ctx.Err() != nil {
-					return
-				}
-				mu.Lock()
-				sent[kind]++
-				if p != "" && len(bad) < 10 {
-					bad = append(bad, p)
-				}
-				mu.Unlock()
+				sendHostile(ctx, env, rep, kind, n)
+				rep.mu.Lock()
+				rep.Mixed[kind]++
+				rep.mu.Unlock()
 			}
-		}()
-	}
-	return func() (map[string]int, []string) {
+		})
+	}()
+	return func() *HostileReport {
 		cancel()
-		wg.Wait()
-		return sent, bad
+		<-done
+		return rep
 	}
 }
 
-// bucketSize counts the objects and bytes under prefix.
-func bucketSize(ctx context.Context, b *ossx.Bucket, prefix string) (int64, int64, error) {
-	var n, size int64
-	token := ""
-	for {
-		page, err := b.List(ctx, ossx.ListOptions{Prefix: prefix, ContinuationToken: token})
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, o := range page.Objects {
-			n++
-			size += o.Size
-		}
-		if page.NextToken == "" {
-			return n, size, nil
-		}
-		token = page.NextToken
-	}
-}
-
-// hostileAfter runs the isolated phases after the mixed load: every kind
-// alone (what it stores), then the two memory figures of the media
+// hostileAfter runs the isolated phases after the mixed load: 20 of every
+// kind alone (what they store), then the two memory bursts on the media
 // instance.
 func hostileAfter(ctx context.Context, env *Env, rep *HostileReport) error {
-	n0, b0, err := bucketSize(ctx, env.Client, env.Prefix)
-	if err != nil {
-		return err
-	}
-	const perKind = 20
-	for i := 0; i < perKind; i++ {
+	objs := BucketObjects{env.Client}
+	before, err := objs.List(ctx, env.Prefix)
+	for i := 0; i < 20 && err == nil; i++ {
 		for _, kind := range hostileKinds {
-			if p := sendHostile(ctx, env, kind, 1_000_000+i); p != "" && len(rep.Unexpected) < 20 {
-				rep.Unexpected = append(rep.Unexpected, p)
-			}
+			sendHostile(ctx, env, rep, kind, 1_000_000+i)
 			rep.Alone++
 		}
 	}
-	n1, b1, err := bucketSize(ctx, env.Client, env.Prefix)
-	if err != nil {
+	after, err2 := objs.List(ctx, env.Prefix)
+	victims, err3 := objs.List(ctx, env.Prefix+"live/records/"+victimDomain+"/")
+	if err := errors.Join(err, err2, err3); err != nil {
 		return err
 	}
-	rep.StoredObjects, rep.StoredBytes = n1-n0, b1-b0
-	v, _, err := bucketSize(ctx, env.Client, env.Prefix+"live/records/"+victimDomain+"/")
-	if err != nil {
-		return err
+	rep.StoredObjects, rep.StoredBytes, rep.VictimRecords = int64(len(after)-len(before)), total(after)-total(before), len(victims)
+	if rep.StoredObjects != 0 || rep.StoredBytes != 0 || rep.VictimRecords != 0 {
+		rep.problem("%d requests stored %d objects (%d bytes); %d victim records", rep.Alone, rep.StoredObjects, rep.StoredBytes, rep.VictimRecords)
 	}
-	rep.VictimRecords = int(v)
-
-	if env.Stack == nil {
+	if len(env.Functions) == 0 {
 		return nil // in process: no RSS figures
 	}
-	media := env.Stack.Functions["media"]
-	resetHWM := func() {
-		for _, pid := range media.PIDs() {
-			if pid > 0 {
-				// Writing 5 to clear_refs resets the peak RSS (VmHWM).
+
+	media := env.Functions["media"]
+	// burst sends n payloads at once, three times, with the peak RSS reset
+	// before each, and returns the worst peak.
+	burst := func(what string, n int, payload func(round, i int) []byte) int64 {
+		var worst int64
+		for round := 0; round < 3; round++ {
+			payloads := make([][]byte, n)
+			for i := range payloads {
+				payloads[i] = payload(round, i)
+			}
+			for _, pid := range media.PIDs() {
+				// Writing 5 to clear_refs resets VmHWM; our own child, by its id.
 				_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
 			}
-		}
-	}
-	peak := func() int64 {
-		var hi int64
-		for _, v := range media.PeakRSS() {
-			hi = max(hi, v)
-		}
-		return hi
-	}
-	// Each burst runs memRounds times; the worst peak counts.
-	const memRounds = 3
-	burst := func(n int, payload func(i int) []byte, what string) {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ans, err := env.Invoke(ctx, "media", payload(i), fmt.Sprintf("mem-%s-%d", what, i))
-				var hr trigger.HTTPResponse
-				if err == nil && !ans.Failed && json.Unmarshal(ans.Payload, &hr) == nil && hr.StatusCode >= 400 && hr.StatusCode < 500 {
-					return
+			forEach(n, n, func(i int) {
+				res, err := env.Invoke(ctx, "media", payloads[i], fmt.Sprintf("mem-%s-%d-%d", what, round, i))
+				if p := not4xx(res, err, false); p != "" {
+					rep.problem("%s #%d answered %s", what, i, p)
 				}
-				mu.Lock()
-				defer mu.Unlock()
-				if len(rep.MemProblems) < 10 {
-					rep.MemProblems = append(rep.MemProblems, fmt.Sprintf("%s #%d: %v %.200s %s", what, i, err, ans.Payload, ans.Err))
-				}
-			}()
+			})
+			worst = max(worst, slices.Max(append(media.PeakRSS(), 0)))
 		}
-		wg.Wait()
+		return worst
 	}
 	// 32 concurrent signed worst cases at the limit: control characters
 	// (six bytes each in the event), and nesting as deep as the limit
 	// allows bytes for. Signed, so that each is decoded and dead-lettered:
-	// the most work a request within the limit can cause.
-	atLimit := func(i int) []byte {
-		var body []byte
-		if i%2 == 0 {
-			body = append(bytes.Repeat([]byte{0x01}, trigger.MaxHTTPBodySize-16), fmt.Appendf(nil, "%08d", i)...)
-		} else {
-			body = append(fmt.Appendf(nil, `{"n":%d,"x":`, i), bytes.Repeat([]byte("["), trigger.MaxHTTPBodySize-32)...)
-		}
-		now := time.Now()
-		url := env.Keys.URL("media")
-		h := tt.SignedHeaders(signature.VOD, url, env.Keys.VOD, now)
-		return rawHTTPEvent(env, "media", body, h, fmt.Sprintf("mem-limit-%d", i), now)
-	}
-	payloads := make([][]byte, 32)
-	// Slow storage keeps every request in flight (writing its letter)
-	// until all 32 have arrived: they hold their memory at the same time.
+	// the most work a request within the limit can cause. Slow storage
+	// keeps every request in flight (writing its letter) until all 32
+	// have arrived, so that they hold their memory at the same time.
 	if err := env.OSS.SetFaults(ossserver.Faults{Latency: 300 * time.Millisecond}); err != nil {
 		return err
 	}
-	for r := 0; r < memRounds; r++ {
-		for i := range payloads {
-			payloads[i] = atLimit(r*len(payloads) + i) // new bodies: new letters
+	rep.RSSAtLimit = burst("at-limit", 32, func(round, i int) []byte {
+		n := round*32 + i // new bodies: new letters
+		body := append(bytes.Repeat([]byte{0x01}, trigger.MaxHTTPBodySize-16), fmt.Appendf(nil, "%08d", n)...)
+		if i%2 == 1 {
+			body = append(fmt.Appendf(nil, `{"n":%d,"x":`, n), bytes.Repeat([]byte("["), trigger.MaxHTTPBodySize-32)...)
 		}
-		resetHWM()
-		burst(32, func(i int) []byte { return payloads[i] }, "at-limit")
-		rep.RSSAtLimit = max(rep.RSSAtLimit, peak())
-	}
-	if err := env.OSS.SetFaults(ossserver.Faults{}); err != nil {
-		return err
-	}
-	for _, in := range media.Stats().Instances {
-		rep.RunningAtLimit = max(rep.RunningAtLimit, in.PeakRunning)
-	}
+		h := tt.SignedHeaders(signature.VOD, env.callbackURL("media"), localstack.LocalVODKey, time.Now())
+		return httpEvent(env, "media", body, h, fmt.Sprintf("mem-limit-%d", n), "198.51.100.66:40000")
+	})
+	_, running := env.PeakRSS()
+	rep.RunningAtLimit = running["media"]
 	// 8 concurrent 5 MiB requests over the limit.
-	big := hostilePayload(env, "media", HostileOversized, 0, time.Now())
-	for r := 0; r < memRounds; r++ {
-		resetHWM()
-		burst(8, func(int) []byte { return big }, "over-limit")
-		rep.RSSOver = max(rep.RSSOver, peak())
-	}
-	return nil
+	big := httpEvent(env, "media", hostileBody("oversized-5MiB", 0), nil, "mem-over", "198.51.100.66:40000")
+	rep.RSSOver = burst("over-limit", 8, func(int, int) []byte { return big })
+	return env.OSS.SetFaults(ossserver.Faults{})
 }

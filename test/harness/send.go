@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,255 +14,124 @@ import (
 	"mediastate/shared/signature"
 	"mediastate/shared/trigger"
 	tt "mediastate/shared/trigger/triggertest"
+	"mediastate/test/fcemu"
+	"mediastate/test/localstack"
 )
 
-// Answer is what an invocation returned.
-type Answer struct {
-	Payload []byte
-	// Failed: the function returned an error (or timed out, or crashed).
-	Failed bool
-	Err    string
-	// Instance identifies the process that served it ("" when unknown).
-	Instance string
-}
-
-// Invoker runs one invocation of a function.
-type Invoker interface {
-	Invoke(ctx context.Context, fn string, payload []byte, requestID string) (Answer, error)
-}
-
-// Keys are the callback keys and URLs the functions are configured with.
-type Keys struct {
-	URL func(fn string) string
-	VOD string
-	IMS string
-}
-
-// SenderOptions configure the senders.
-type SenderOptions struct {
-	Senders  int
-	Attempts int // per delivery, the first included
-	Scenario string
-	Keys     Keys
-	Seed     uint64
-}
-
-// ItemOutcome is the final answer for one message of a delivery.
-type ItemOutcome struct {
-	Outcome string // applied, duplicate, dead-lettered, retry, or "" when unanswered
-	Code    string
-	Version uint64
-	Status  int // HTTP status, for HTTP deliveries
-}
-
-// AttemptRecord is one invocation of a delivery.
-type AttemptRecord struct {
+// Attempt is one invocation of a delivery.
+type Attempt struct {
 	Delivery  *Delivery
-	N         int
 	RequestID string
 	Instance  string
-	Failed    bool
 	Done      int64 // completion order among all attempts
-	Start     time.Time
-	Duration  time.Duration
-	Items     []ItemOutcome
 }
 
 // DeliveryRecord is what became of one delivery.
 type DeliveryRecord struct {
 	Delivery *Delivery
 	Latency  time.Duration // first send to final answer
-	Attempts []*AttemptRecord
-	Final    []ItemOutcome
+	Attempts []*Attempt
+	Final    []pipeline.ItemSummary // per message; an HTTP answer's body as its one item
 	GaveUp   bool
 	Problems []string
 }
 
-// SendResult gathers the records of a run.
-type SendResult struct {
-	Records []*DeliveryRecord
-	Wall    time.Duration
-}
-
-// Send delivers every delivery of the plan with o.Senders concurrent
-// senders, in plan order, retrying failed deliveries as VOD and
-// EventBridge do (bounded).
-func Send(ctx context.Context, inv Invoker, p *Plan, o SenderOptions) *SendResult {
-	res := &SendResult{Records: make([]*DeliveryRecord, len(p.Deliveries))}
+// Send delivers every delivery of the plan with senders concurrent
+// senders, in plan order, retrying failed deliveries up to attempts times
+// as VOD and EventBridge do (bounded), and returns the records and the
+// wall time.
+func Send(ctx context.Context, env *Env, p *Plan, senders, attempts int, tag string) ([]*DeliveryRecord, time.Duration) {
+	recs := make([]*DeliveryRecord, len(p.Deliveries))
 	var done atomic.Int64
-	next := make(chan *Delivery)
-	var wg sync.WaitGroup
 	start := time.Now()
-	for w := 0; w < o.Senders; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(o.Seed, uint64(w)))
-			for d := range next {
-				res.Records[d.ID] = deliver(ctx, inv, d, o, rng, &done)
-			}
-		}(w)
-	}
-feed:
-	for _, d := range p.Deliveries {
-		select {
-		case next <- d:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	res.Wall = time.Since(start)
-	return res
+	forEach(senders, len(p.Deliveries), func(i int) {
+		recs[i] = deliver(ctx, env, p.Deliveries[i], attempts, tag, &done)
+	})
+	return recs, time.Since(start)
 }
 
-func deliver(ctx context.Context, inv Invoker, d *Delivery, o SenderOptions, rng *rand.Rand, done *atomic.Int64) *DeliveryRecord {
-	rec := &DeliveryRecord{Delivery: d}
+func deliver(ctx context.Context, env *Env, d *Delivery, attempts int, tag string, done *atomic.Int64) *DeliveryRecord {
+	rec := &DeliveryRecord{Delivery: d, GaveUp: true}
 	start := time.Now()
-	var payload []byte
-	if !d.HTTP {
-		payload = buildPayload(o.Scenario, d)
-	}
-	for n := 0; n < o.Attempts; n++ {
+	rng := rand.New(rand.NewPCG(uint64(d.ID), 1))
+	for n := 0; n < attempts && ctx.Err() == nil; n++ {
 		if n > 0 {
-			// The sender's backoff (VOD and EventBridge retry after a
-			// while); kept short so that runs stay short.
-			backoff := time.Duration(rng.Int64N(int64(min(10*time.Millisecond<<n, 200*time.Millisecond))))
-			t := time.NewTimer(backoff)
+			// The sender's backoff, kept short so that runs stay short.
 			select {
-			case <-t.C:
+			case <-time.After(time.Duration(rng.Int64N(int64(min(10*time.Millisecond<<n, 200*time.Millisecond))))):
 			case <-ctx.Done():
-				t.Stop()
 			}
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		reqID := fmt.Sprintf("h-%s-%d-%d", o.Scenario, d.ID, n)
-		if d.HTTP {
-			payload = httpPayload(d, o.Keys, reqID, time.Now())
-		}
-		t0 := time.Now()
-		ans, err := inv.Invoke(ctx, d.Fn, payload, reqID)
-		a := &AttemptRecord{Delivery: d, N: n, RequestID: reqID, Instance: ans.Instance, Start: t0, Duration: time.Since(t0)}
-		a.Done = done.Add(1)
+		reqID := fmt.Sprintf("h-%s-%d-%d", tag, d.ID, n)
+		res, err := env.Invoke(ctx, d.Fn, payload(env, d, tag, reqID), reqID)
+		a := &Attempt{Delivery: d, RequestID: reqID, Done: done.Add(1)}
 		rec.Attempts = append(rec.Attempts, a)
 		if err != nil {
-			a.Failed = true
 			rec.Problems = append(rec.Problems, fmt.Sprintf("attempt %d: %v", n, err))
 			continue
 		}
-		a.Items, a.Failed = parseAnswer(d, ans, &rec.Problems)
-		if !a.Failed {
-			rec.Final = a.Items
-			rec.Latency = time.Since(start)
-			return rec
+		if res.Instance >= 0 {
+			a.Instance = fmt.Sprintf("%s#%d/%d", d.Fn, res.Instance, res.PID)
+		}
+		var retry bool
+		if rec.Final, retry = parseAnswer(d, res, &rec.Problems); !retry {
+			rec.GaveUp = false
+			break
 		}
 	}
-	rec.GaveUp = true
 	rec.Latency = time.Since(start)
-	if len(rec.Attempts) > 0 {
-		rec.Final = rec.Attempts[len(rec.Attempts)-1].Items
-	}
 	return rec
 }
 
 // parseAnswer reads the outcome of each message and whether the delivery
-// must be retried.
-func parseAnswer(d *Delivery, ans Answer, problems *[]string) ([]ItemOutcome, bool) {
-	items := make([]ItemOutcome, len(d.Items))
-	if ans.Failed {
-		// A failed batch: EventBridge delivers all of it again.
-		return items, true
+// must be sent again.
+func parseAnswer(d *Delivery, ans *fcemu.Result, problems *[]string) ([]pipeline.ItemSummary, bool) {
+	items := make([]pipeline.ItemSummary, len(d.Items))
+	if ans.Error != nil {
+		return items, true // a failed batch: EventBridge delivers all of it again
 	}
-	if d.HTTP {
-		var hr trigger.HTTPResponse
-		if err := json.Unmarshal(ans.Payload, &hr); err != nil || hr.StatusCode == 0 {
-			*problems = append(*problems, fmt.Sprintf("HTTP answer is not an HTTP response: %.200s", ans.Payload))
-			return items, true
-		}
-		var body struct {
-			Outcome string `json:"outcome"`
-			Version uint64 `json:"version"`
-			Code    string `json:"code"`
-		}
-		_ = json.Unmarshal([]byte(hr.Body), &body)
-		items[0] = ItemOutcome{Outcome: body.Outcome, Code: body.Code, Version: body.Version, Status: hr.StatusCode}
-		switch {
-		case hr.StatusCode == http.StatusOK:
-			return items, false
-		case hr.StatusCode >= 500:
-			return items, true // 503 Retry-After: VOD sends it again
-		}
-		if items[0].Outcome == "" {
-			items[0].Outcome = "dead-lettered"
-		}
-		return items, false // 4xx: the sender gives up, the letter is kept
-	}
+	var hr trigger.HTTPResponse
 	var sum pipeline.Summary
-	if err := json.Unmarshal(ans.Payload, &sum); err != nil {
-		*problems = append(*problems, fmt.Sprintf("answer is not a summary: %.200s", ans.Payload))
-		return items, true
-	}
-	if len(sum.Results) != len(d.Items) {
-		*problems = append(*problems, fmt.Sprintf("summary has %d results for %d messages", len(sum.Results), len(d.Items)))
-	}
-	retry := false
-	for _, r := range sum.Results {
-		if r.Index < 0 || r.Index >= len(items) {
-			continue
+	switch {
+	case d.HTTP && json.Unmarshal(ans.Payload, &hr) == nil && hr.StatusCode != 0:
+		_ = json.Unmarshal([]byte(hr.Body), &items[0])
+		return items, hr.StatusCode >= 500 // 503 Retry-After: VOD sends it again; 4xx: it gives up
+	case !d.HTTP && json.Unmarshal(ans.Payload, &sum) == nil && len(sum.Results) == len(d.Items):
+		retry := false
+		for _, r := range sum.Results {
+			if r.Index >= 0 && r.Index < len(items) {
+				items[r.Index], retry = r, retry || r.Outcome == pipeline.Retry
+			}
 		}
-		items[r.Index] = ItemOutcome{Outcome: string(r.Outcome), Code: r.Code, Version: r.Version}
-		if r.Outcome == pipeline.Retry {
-			retry = true
-		}
+		return items, retry
 	}
-	return items, retry
+	*problems = append(*problems, fmt.Sprintf("answer is not an HTTP response or a summary of %d results: %.200s", len(d.Items), ans.Payload))
+	return items, true
 }
 
-// buildPayload returns the invocation payload of a non-HTTP delivery: a
-// JSON array of CloudEvents, or the raw bad payload.
-func buildPayload(scenario string, d *Delivery) []byte {
-	if d.Raw {
-		return d.Items[0].Bad.Body
+// payload returns the invocation payload of a delivery: a JSON array of
+// CloudEvents, or a signed FC HTTP trigger event (VOD's or IMS's signature
+// over the function's callback URL, the timestamp now).
+func payload(env *Env, d *Delivery, tag, reqID string) []byte {
+	if e := d.Items[0].Event; d.HTTP {
+		scheme, key := signature.VOD, localstack.LocalVODKey
+		if e.Source == callback.SourceIMS {
+			scheme, key = signature.IMS, localstack.LocalIMSKey
+		}
+		return httpEvent(env, d.Fn, e.Body, tt.SignedHeaders(scheme, env.callbackURL(d.Fn), key, time.Now()), reqID, "203.0.113.7:41000")
 	}
-	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	evs := make([]tt.CloudEvent, len(d.Items))
+	evs := make([][]byte, len(d.Items))
 	for i, it := range d.Items {
-		enc := tt.Plain
-		if it.Base64 {
-			enc = tt.Base64
-		}
-		data := tt.MNSData{RequestID: fmt.Sprintf("R%s%08X%04X", scenario, d.ID, i),
-			MessageID: fmt.Sprintf("M%s%08X%04X", scenario, d.ID, i), MessageBody: enc.Body(itemBody(it))}
-		evs[i] = tt.NewCloudEvent(fmt.Sprintf("%s-%d-%d", scenario, d.ID, i), data)
-		evs[i].Time, evs[i].AliyunPublishTime = now, now
+		evs[i] = tt.MNSEvent(tt.NewID(), it.Event.Body, map[bool]tt.Encoding{false: tt.Plain, true: tt.Base64}[it.Base64])
 	}
-	return tt.JSON(evs)
+	return tt.Batch(evs...)
 }
 
-func itemBody(it *Item) []byte {
-	if it.Bad != nil {
-		return it.Bad.Body
+// httpEvent returns the FC HTTP trigger event of a POST of body to fn's
+// callback URL with headers h from remote, as the front door builds it.
+func httpEvent(env *Env, fn string, body []byte, h http.Header, reqID, remote string) []byte {
+	if h == nil {
+		h = http.Header{"Content-Type": {"application/json"}}
 	}
-	return it.Event.Body
-}
-
-// httpPayload returns the FC HTTP trigger event of a signed callback, as
-// the front door of the local stack builds it: VOD's or IMS's signature
-// over the configured callback URL, the timestamp now.
-func httpPayload(d *Delivery, k Keys, reqID string, now time.Time) []byte {
-	it := d.Items[0]
-	url := k.URL(d.Fn)
-	scheme, key := signature.VOD, k.VOD
-	if it.Event != nil && it.Event.Source == callback.SourceIMS || it.Bad != nil {
-		scheme, key = signature.IMS, k.IMS
-	}
-	if it.Bad != nil && it.Bad.Kind == BadSignature {
-		key = "not-the-key"
-	}
-	h := tt.SignedHeaders(scheme, url, key, now)
-	h.Set("User-Agent", "mediastate-harness")
-	return tt.JSON(tt.PostEvent(url, itemBody(it), h, "203.0.113.7:41000", reqID, now))
+	return tt.JSON(tt.PostEvent(env.callbackURL(fn), body, h, remote, reqID, time.Now()))
 }

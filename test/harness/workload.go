@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,14 +14,8 @@ import (
 	"mediastate/shared/callback"
 )
 
-// mediaFunctions are the functions that keep media state, and the family
-// each is meant for (as in functions/<name>/main.go).
+// mediaFunctions are the functions that keep media state.
 var mediaFunctions = []string{"upload", "media", "transcode", "editing"}
-
-var familyOfFunction = map[string]callback.Family{
-	"upload": callback.FamilyUpload, "media": callback.FamilyMedia,
-	"transcode": callback.FamilyTranscode, "editing": callback.FamilyEditing,
-}
 
 // fixtureNames are the seed bodies the workload is built from.
 var fixtureNames = []string{
@@ -32,15 +26,12 @@ var fixtureNames = []string{
 }
 
 // Fixtures holds the seed callback bodies and the id each one carries.
-type Fixtures struct {
-	body map[string][]byte
-	id   map[string]string
-}
+type Fixtures struct{ body, id map[string]string }
 
 // LoadFixtures reads the seed bodies from shared/callback/testdata under
 // the module root.
 func LoadFixtures(root string) (*Fixtures, error) {
-	f := &Fixtures{body: map[string][]byte{}, id: map[string]string{}}
+	f := &Fixtures{body: map[string]string{}, id: map[string]string{}}
 	for _, n := range fixtureNames {
 		b, err := os.ReadFile(filepath.Join(root, "shared", "callback", "testdata", n+".json"))
 		if err != nil {
@@ -50,46 +41,44 @@ func LoadFixtures(root string) (*Fixtures, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fixture %s: %w", n, err)
 		}
-		f.body[n], f.id[n] = b, e.ID
+		f.body[n], f.id[n] = string(b), e.ID
 	}
 	return f, nil
 }
 
 var eventTimeRE = regexp.MustCompile(`"EventTime"\s*:\s*"[^"]*"`)
 
-// setString replaces the value of the first "key": "..." in body.
-func setString(body []byte, key, value string) []byte {
-	re := regexp.MustCompile(`"` + regexp.QuoteMeta(key) + `"\s*:\s*"[^"]*"`)
-	done := false
-	return re.ReplaceAllFunc(body, func(m []byte) []byte {
-		if done {
-			return m
-		}
-		done = true
-		return []byte(`"` + key + `": "` + value + `"`)
-	})
-}
-
 // Body returns fixture name with its id replaced by id, its EventTime by t
 // and each pair of subst (old, new) replaced.
 func (f *Fixtures) Body(name, id string, t time.Time, subst ...string) []byte {
-	b, ok := f.body[name]
-	if !ok {
-		panic("harness: no fixture " + name)
+	s := strings.ReplaceAll(f.body[name], f.id[name], id)
+	s = eventTimeRE.ReplaceAllLiteralString(s, `"EventTime": "`+t.UTC().Format(time.RFC3339)+`"`)
+	return []byte(strings.NewReplacer(subst...).Replace(s))
+}
+
+var definitions = []string{"LD", "SD", "HD", "FHD", "2K", "4K"}
+
+// step returns the k-th variant of one lifecycle step of media id at t:
+// transcodes get their own job ids and definitions, base changes their
+// own cover, so that no two variants are the same event.
+func (f *Fixtures) step(name, id string, t time.Time, k int) []byte {
+	tag := fmt.Sprintf("%s%d", id[len(id)-12:], k)
+	switch name {
+	case "vod-stream-transcode-complete":
+		return f.Body(name, id, t, "b0d1c2e3f4a5b6c7d8e9f0a1b2c3****", "st"+tag,
+			`"Definition": "LD"`, `"Definition": "`+definitions[k%len(definitions)]+`"`)
+	case "vod-transcode-complete":
+		return f.Body(name, id, t, "ffffffffff", "ld"+tag, "ddddddddddd", "sd"+tag)
+	case "ims-media-base-change-complete":
+		return f.Body(name, id, t, "http://cdn.com/ee.png", fmt.Sprintf("http://cdn.example.com/%s/cover-%d.png", id, k))
 	}
-	b = bytes.ReplaceAll(b, []byte(f.id[name]), []byte(id))
-	b = eventTimeRE.ReplaceAll(b, []byte(`"EventTime": "`+t.UTC().Format("2006-01-02T15:04:05Z")+`"`))
-	for i := 0; i+1 < len(subst); i += 2 {
-		b = bytes.ReplaceAll(b, []byte(subst[i]), []byte(subst[i+1]))
-	}
-	return b
+	return f.Body(name, id, t)
 }
 
 // Event is one distinct callback of the workload.
 type Event struct {
 	MediaID string
 	Seq     int // position in its media's sequence (time order)
-	Type    string
 	Family  callback.Family
 	Source  callback.Source
 	EventID string
@@ -98,13 +87,10 @@ type Event struct {
 
 func newEvent(id string, seq int, body []byte) (*Event, error) {
 	e, err := callback.Decode(body)
-	if err != nil {
-		return nil, fmt.Errorf("generated %s body: %w\n%s", id, err, body)
+	if err != nil || e.ID != id {
+		return nil, fmt.Errorf("generated body of %s decodes to %v, %v:\n%s", id, e, err, body)
 	}
-	if e.ID != id {
-		return nil, fmt.Errorf("generated body decodes to id %q, want %q", e.ID, id)
-	}
-	return &Event{MediaID: id, Seq: seq, Type: e.Type, Family: e.Family, Source: e.Source, EventID: e.EventID, Body: body}, nil
+	return &Event{MediaID: id, Seq: seq, Family: e.Family, Source: e.Source, EventID: e.EventID, Body: body}, nil
 }
 
 // mediaID returns a valid, unique MediaId: a two-letter scenario tag, the
@@ -113,203 +99,82 @@ func mediaID(tag string, run uint32, i int) string {
 	return fmt.Sprintf("%s%06x%024x", tag, run&0xffffff, i)
 }
 
-var definitions = []string{"LD", "SD", "HD", "FHD", "2K", "4K"}
-
 // Lifecycle returns the realistic events of one media asset in time order:
 // an upload (IMS or VOD form), registration, usually a review, one or two
-// stream transcodes and a full transcode (2 streams), one or two basic
-// information changes, and sometimes editing, a snapshot (an event type of
-// no known family) and a final deletion.
+// stream transcodes and a full transcode, one or two basic information
+// changes, and sometimes editing, a snapshot (an event type of no known
+// family) and a final deletion.
 func (f *Fixtures) Lifecycle(rng *rand.Rand, id string, t0 time.Time) ([]*Event, error) {
-	t := t0
-	next := func() time.Time { t = t.Add(time.Duration(5+rng.IntN(55)) * time.Second); return t }
-	var bodies [][]byte
+	names := []string{"vod-file-upload-complete", "ims-register-media-complete"}
 	if rng.IntN(2) == 0 {
-		bodies = append(bodies, f.Body("ims-file-upload-complete", id, t))
-	} else {
-		bodies = append(bodies, f.Body("vod-file-upload-complete", id, t))
+		names[0] = "ims-file-upload-complete"
 	}
-	bodies = append(bodies, f.Body("ims-register-media-complete", id, next()))
 	if rng.Float64() < 0.7 {
-		bodies = append(bodies, f.Body("ims-create-audit-complete", id, next()))
+		names = append(names, "ims-create-audit-complete")
 	}
-	job := id[len(id)-12:]
-	for i, n := 0, 1+rng.IntN(2); i < n; i++ {
-		b := f.Body("vod-stream-transcode-complete", id, next(), "b0d1c2e3f4a5b6c7d8e9f0a1b2c3****", "st"+job+definitions[i])
-		bodies = append(bodies, setString(b, "Definition", definitions[i]))
+	names = append(append(append(names, slices.Repeat([]string{"vod-stream-transcode-complete"}, 1+rng.IntN(2))...),
+		"vod-transcode-complete"), slices.Repeat([]string{"ims-media-base-change-complete"}, 1+rng.IntN(2))...)
+	for i, name := range []string{"vod-produce-media-complete", "vod-snapshot-complete", "vod-delete-media-complete"} {
+		if rng.Float64() < []float64{0.2, 0.1, 0.1}[i] {
+			names = append(names, name)
+		}
 	}
-	bodies = append(bodies, f.Body("vod-transcode-complete", id, next(), "ffffffffff", "ld"+job, "ddddddddddd", "sd"+job))
-	for i, n := 0, 1+rng.IntN(2); i < n; i++ {
-		bodies = append(bodies, f.Body("ims-media-base-change-complete", id, next(),
-			"http://cdn.com/ee.png", fmt.Sprintf("http://cdn.example.com/%s/cover-%d.png", id, i)))
-	}
-	if rng.Float64() < 0.2 {
-		bodies = append(bodies, f.Body("vod-produce-media-complete", id, next()))
-	}
-	if rng.Float64() < 0.1 {
-		bodies = append(bodies, f.Body("vod-snapshot-complete", id, next()))
-	}
-	if rng.Float64() < 0.1 {
-		bodies = append(bodies, f.Body("vod-delete-media-complete", id, next()))
-	}
-	evs := make([]*Event, len(bodies))
-	for i, b := range bodies {
-		e, err := newEvent(id, i, b)
+	evs := make([]*Event, len(names))
+	seen := map[string]int{} // the k-th variant of a step repeated
+	for i, t := 0, t0; i < len(names); i, t = i+1, t.Add(time.Duration(5+rng.IntN(55))*time.Second) {
+		e, err := newEvent(id, i, f.step(names[i], id, t, seen[names[i]]))
 		if err != nil {
 			return nil, err
 		}
-		evs[i] = e
+		evs[i], seen[names[i]] = e, seen[names[i]]+1
 	}
 	return evs, nil
 }
 
-// HotKey returns n distinct events of one media asset: every event type of
-// the lifecycle in turn, one second apart.
-func (f *Fixtures) HotKey(id string, n int, t0 time.Time) ([]*Event, error) {
-	evs := make([]*Event, 0, n)
-	for k := 0; k < n; k++ {
-		t := t0.Add(time.Duration(k) * time.Second)
-		var b []byte
-		switch k % 9 {
-		case 0:
-			b = f.Body("ims-file-upload-complete", id, t)
-		case 1:
-			b = f.Body("ims-register-media-complete", id, t)
-		case 2:
-			b = f.Body("ims-create-audit-complete", id, t)
-		case 3, 4:
-			d := definitions[k%len(definitions)]
-			b = setString(f.Body("vod-stream-transcode-complete", id, t, "b0d1c2e3f4a5b6c7d8e9f0a1b2c3****", fmt.Sprintf("hot%d", k)), "Definition", d)
-		case 5:
-			b = f.Body("vod-transcode-complete", id, t, "ffffffffff", fmt.Sprintf("ld%d", k), "ddddddddddd", fmt.Sprintf("sd%d", k))
-		case 6:
-			b = f.Body("ims-media-base-change-complete", id, t, "http://cdn.com/ee.png", fmt.Sprintf("http://cdn.example.com/%s/cover-%d.png", id, k))
-		case 7:
-			b = f.Body("vod-produce-media-complete", id, t)
-		case 8:
-			b = f.Body("vod-file-upload-complete", id, t)
-		}
-		e, err := newEvent(id, k, b)
-		if err != nil {
-			return nil, err
-		}
-		evs = append(evs, e)
-	}
-	return evs, nil
-}
-
-// Router says which function receives an event.
-type Router func(e *Event) string
+// hotCycle is the order in which the hot key's event types repeat, one
+// second apart.
+var hotCycle = []string{"ims-file-upload-complete", "ims-register-media-complete", "ims-create-audit-complete",
+	"vod-stream-transcode-complete", "vod-stream-transcode-complete", "vod-transcode-complete",
+	"ims-media-base-change-complete", "vod-produce-media-complete", "vod-file-upload-complete"}
 
 // FamilyRouter sends each event to its family's function; events of no
 // known family go to media.
 func FamilyRouter(e *Event) string {
 	switch e.Family {
-	case callback.FamilyUpload:
-		return "upload"
-	case callback.FamilyTranscode:
-		return "transcode"
-	case callback.FamilyEditing:
-		return "editing"
+	case callback.FamilyUpload, callback.FamilyTranscode, callback.FamilyEditing:
+		return string(e.Family)
 	}
 	return "media"
 }
 
-// SingleRouter sends everything to one function.
-func SingleRouter(fn string) Router { return func(*Event) string { return fn } }
-
-// Bad input kinds: each must end up dead-lettered with its code, but for
-// bad signatures, which are refused and leave nothing.
-const (
-	BadMalformedJSON = "malformed-json" // batch item whose body is not JSON
-	BadMissingField  = "missing-field"  // batch item without MediaId
-	BadWrongFamily   = "wrong-family"   // Live event in a media function's batch
-	BadEnvelope      = "bad-envelope"   // a whole invocation payload that is no envelope
-	BadSignature     = "bad-signature"  // HTTP delivery signed with a wrong key
-	BadInvalidID     = "invalid-id"     // signed HTTP delivery whose MediaId has a '/'
-)
-
-var badKinds = []string{BadMalformedJSON, BadMissingField, BadWrongFamily, BadEnvelope, BadSignature, BadInvalidID}
-
-// BadInput is one injected delivery (or batch item) that must be
-// dead-lettered.
-type BadInput struct {
-	Kind  string
-	Nonce string
-	Fn    string
-	Code  string // expected dead-letter reason code
-	Body  []byte // the item body, or the whole payload for BadEnvelope
-	// MediaID is a MediaId the body mentions that must never get state.
-	MediaID string
-	// Refused is set for an HTTP delivery without a valid signature: it
-	// must be answered with Code as outcome refused and leave no letter.
-	Refused bool
-}
-
-func (f *Fixtures) badInput(kind, nonce, fn string, t time.Time) *BadInput {
-	b := &BadInput{Kind: kind, Nonce: nonce, Fn: fn}
-	switch kind {
-	case BadMalformedJSON:
-		b.Code = "MalformedJSON"
-		b.Body = []byte(`{"EventType": "FileUploadComplete", "Nonce": "` + nonce + `", "MessageBody": {`)
-	case BadMissingField:
-		b.Code = "MissingField"
-		body := f.Body("ims-register-media-complete", nonce, t)
-		b.Body = bytes.Replace(body, []byte(`"MediaId": "`+nonce+`"`), []byte(`"Nonce": "`+nonce+`"`), 1)
-	case BadWrongFamily:
-		b.Code = "WrongFamily"
-		b.Body = bytes.ReplaceAll(f.body["live-record-file"], []byte("liveStream****"), []byte(nonce))
-	case BadEnvelope:
-		b.Code = "MalformedJSON"
-		b.Body = []byte(`{"requestContext": {"nonce": "` + nonce + `"}, "body": `)
-	case BadSignature:
-		b.Code = "SignatureMismatch"
-		b.MediaID, b.Refused = nonce, true
-		b.Body = f.Body("ims-register-media-complete", nonce, t)
-	case BadInvalidID:
-		b.Code = "InvalidId"
-		b.Body = f.Body("ims-register-media-complete", "bad/"+nonce, t)
-	default:
-		panic("harness: unknown bad input kind " + kind)
-	}
-	return b
-}
-
-// Item is one message of a delivery: an event or an injected bad input.
+// Item is one message of a delivery.
 type Item struct {
-	Event *Event
-	Bad   *BadInput
-	Dup   bool // a repeat of an event delivered before
-	// Base64 sends an EventBridge messageBody base64-encoded.
-	Base64 bool
+	Event  *Event
+	Dup    bool // a repeat of an event delivered before
+	Base64 bool // messageBody base64-encoded
 }
 
 // Delivery is one invocation: an EventBridge batch of 1..N messages or one
-// signed HTTP callback (or, for BadEnvelope, a payload that is neither).
+// signed HTTP callback.
 type Delivery struct {
 	ID    int
 	Fn    string
 	HTTP  bool
-	Raw   bool // Items[0].Bad.Body is the whole payload
 	Items []*Item
 }
 
 // Plan is the workload of one scenario.
 type Plan struct {
-	Name string
-	// Media maps each MediaId to its distinct events in time order.
-	Media      map[string][]*Event
+	Media      map[string][]*Event // each MediaId's distinct events in time order
 	MediaOrder []string
 	Deliveries []*Delivery
-	Bad        []*BadInput
-	// Distinct counts distinct events; Items counts event messages sent
-	// (duplicates included, bad inputs excluded).
+	// Distinct counts distinct events; Items counts messages sent
+	// (duplicates included).
 	Distinct, Items, Dups int
 }
 
 // PlanOptions shape a plan.
 type PlanOptions struct {
-	Name     string
 	Tag      string // two letters starting every MediaId
 	Run      uint32
 	Seed     uint64
@@ -321,11 +186,7 @@ type PlanOptions struct {
 	BatchMax int
 	HTTP     float64 // share of event messages sent as signed HTTP
 	Base64   float64 // share of EventBridge messages base64-encoded
-	Bad      int
-	Route    Router
-	// Functions are the functions running (bad inputs go to one of them);
-	// default mediaFunctions.
-	Functions []string
+	Single   string  // sends every message to this function instead of its family's
 }
 
 // unit is one message placed on the delivery timeline.
@@ -334,55 +195,44 @@ type unit struct {
 	fn   string
 	item *Item
 	http bool
-	raw  bool
 }
 
 // BuildPlan generates the events and cuts them into deliveries.
 func (f *Fixtures) BuildPlan(o PlanOptions) (*Plan, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x5bd1e995))
-	if o.BatchMax < 1 {
-		o.BatchMax = 1
-	}
-	if o.Window < 1 {
-		o.Window = 1
-	}
-	if o.Route == nil {
-		o.Route = FamilyRouter
-	}
-	p := &Plan{Name: o.Name, Media: map[string][]*Event{}}
+	o.BatchMax, o.Window = max(1, o.BatchMax), max(1, o.Window)
+	p := &Plan{Media: map[string][]*Event{}}
 	base := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	var units []*unit
-	addEvent := func(e *Event, pos float64) {
-		units = append(units, &unit{pos: pos, fn: o.Route(e), item: &Item{Event: e}})
-	}
-	if o.HotKey > 0 {
-		id := mediaID(o.Tag, o.Run, 0)
-		evs, err := f.HotKey(id, o.HotKey, base)
+	for i := 0; i < max(1, o.Media) && (o.HotKey == 0 || i == 0); i++ {
+		id := mediaID(o.Tag, o.Run, i)
+		var evs []*Event
+		var err error
+		if o.HotKey == 0 {
+			evs, err = f.Lifecycle(rng, id, base.Add(time.Duration(i)*17*time.Second))
+		}
+		for k := 0; k < o.HotKey && err == nil; k++ {
+			var e *Event
+			e, err = newEvent(id, k, f.step(hotCycle[k%len(hotCycle)], id, base.Add(time.Duration(k)*time.Second), k))
+			evs = append(evs, e)
+		}
 		if err != nil {
 			return nil, err
 		}
-		p.Media[id], p.MediaOrder = evs, []string{id}
+		p.Media[id], p.MediaOrder, p.Distinct = evs, append(p.MediaOrder, id), p.Distinct+len(evs)
 		for k, e := range evs {
-			addEvent(e, float64(k))
-		}
-	} else {
-		for i := 0; i < o.Media; i++ {
-			id := mediaID(o.Tag, o.Run, i)
-			evs, err := f.Lifecycle(rng, id, base.Add(time.Duration(i)*17*time.Second))
-			if err != nil {
-				return nil, err
+			fn := o.Single
+			if fn == "" {
+				fn = FamilyRouter(e)
 			}
-			p.Media[id] = evs
-			p.MediaOrder = append(p.MediaOrder, id)
-			for k, e := range evs {
-				// Media i starts at i; its events are Window positions
-				// apart, so about Window media are in flight at once.
-				addEvent(e, float64(i+k*o.Window)+rng.Float64()*0.5)
+			// Media i starts at i; its events are Window positions apart,
+			// so about Window media are in flight at once.
+			pos := float64(k)
+			if o.HotKey == 0 {
+				pos = float64(i+k*o.Window) + rng.Float64()*0.5
 			}
+			units = append(units, &unit{pos: pos, fn: fn, item: &Item{Event: e}})
 		}
-	}
-	for _, evs := range p.Media {
-		p.Distinct += len(evs)
 	}
 	maxPos := 0.0
 	for _, u := range units {
@@ -394,13 +244,10 @@ func (f *Fixtures) BuildPlan(o PlanOptions) (*Plan, error) {
 		}
 	}
 	if o.DupRate > 0 {
-		n := len(units)
-		for _, u := range units[:n] {
+		for _, u := range units { // the originals only: range reads units once
 			if rng.Float64() < o.DupRate {
 				// A redelivery: later, by up to two windows.
-				d := &unit{pos: u.pos + 1 + rng.Float64()*float64(2*o.Window), fn: u.fn,
-					item: &Item{Event: u.item.Event, Dup: true}}
-				units = append(units, d)
+				units = append(units, &unit{pos: u.pos + 1 + rng.Float64()*float64(2*o.Window), fn: u.fn, item: &Item{Event: u.item.Event, Dup: true}})
 				p.Dups++
 			}
 		}
@@ -410,28 +257,9 @@ func (f *Fixtures) BuildPlan(o PlanOptions) (*Plan, error) {
 		u.item.Base64 = !u.http && rng.Float64() < o.Base64
 	}
 	p.Items = len(units)
-	for i := 0; i < o.Bad; i++ {
-		kind := badKinds[i%len(badKinds)]
-		nonce := fmt.Sprintf("%sbad%06x%04d%s", o.Tag, o.Run&0xffffff, i, strings.ReplaceAll(kind, "-", ""))
-		fns := o.Functions
-		if len(fns) == 0 {
-			fns = mediaFunctions
-		}
-		fn := fns[rng.IntN(len(fns))]
-		b := f.badInput(kind, nonce, fn, base)
-		p.Bad = append(p.Bad, b)
-		u := &unit{pos: rng.Float64() * maxPos, fn: fn, item: &Item{Bad: b}}
-		switch kind {
-		case BadSignature, BadInvalidID:
-			u.http = true
-		case BadEnvelope:
-			u.raw = true
-		}
-		units = append(units, u)
-	}
 	sort.SliceStable(units, func(i, j int) bool { return units[i].pos < units[j].pos })
 
-	// Cut into deliveries: HTTP and raw messages alone; EventBridge
+	// Cut into deliveries: HTTP messages alone; EventBridge
 	// messages batched per function, each batch 1..BatchMax long, sent
 	// when full.
 	open := map[string]*Delivery{}
@@ -441,8 +269,8 @@ func (f *Fixtures) BuildPlan(o PlanOptions) (*Plan, error) {
 		p.Deliveries = append(p.Deliveries, d)
 	}
 	for _, u := range units {
-		if u.http || u.raw {
-			emit(&Delivery{Fn: u.fn, HTTP: u.http, Raw: u.raw, Items: []*Item{u.item}})
+		if u.http {
+			emit(&Delivery{Fn: u.fn, HTTP: true, Items: []*Item{u.item}})
 			continue
 		}
 		d := open[u.fn]
@@ -450,28 +278,15 @@ func (f *Fixtures) BuildPlan(o PlanOptions) (*Plan, error) {
 			d = &Delivery{Fn: u.fn}
 			open[u.fn], want[u.fn] = d, 1+rng.IntN(o.BatchMax)
 		}
-		d.Items = append(d.Items, u.item)
-		if len(d.Items) >= want[u.fn] {
+		if d.Items = append(d.Items, u.item); len(d.Items) >= want[u.fn] {
 			emit(d)
 			delete(open, u.fn)
 		}
 	}
-	rest := make([]string, 0, len(open))
-	for fn := range open {
-		rest = append(rest, fn)
-	}
-	sort.Strings(rest)
-	for _, fn := range rest {
-		emit(open[fn])
+	for _, fn := range mediaFunctions {
+		if d := open[fn]; d != nil {
+			emit(d)
+		}
 	}
 	return p, nil
-}
-
-// Events returns every distinct event of the plan.
-func (p *Plan) Events() []*Event {
-	var out []*Event
-	for _, id := range p.MediaOrder {
-		out = append(out, p.Media[id]...)
-	}
-	return out
 }

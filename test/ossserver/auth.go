@@ -65,7 +65,7 @@ func (s *Server) authenticate(rq *request) error {
 	auth := r.Header.Get("Authorization")
 	switch {
 	case auth == "":
-		if rq.query.has(presignedV1AK) || rq.query.has("x-oss-signature") || rq.query.has("x-oss-credential") {
+		if rq.query.Has(presignedV1AK) || rq.query.Has("x-oss-signature") || rq.query.Has("x-oss-credential") {
 			return errUnsupported("signed URLs are not implemented")
 		}
 		return errAccessDenied("You have no right to access this object because of bucket acl.")
@@ -145,7 +145,7 @@ func (s *Server) verifyV1(rq *request, cred string) error {
 
 // stringToSignV1 builds the V1 string to sign as the SDK's getSignedStr.
 // date is the request time as sent (Date, or x-oss-date without Date).
-func stringToSignV1(r *http.Request, date, bucket, key string, q queryParams) string {
+func stringToSignV1(r *http.Request, date, bucket, key string, q url.Values) string {
 	var b strings.Builder
 	b.WriteString(r.Method + "\n")
 	b.WriteString(r.Header.Get("Content-MD5") + "\n")
@@ -160,7 +160,7 @@ func stringToSignV1(r *http.Request, date, bucket, key string, q queryParams) st
 
 // canonicalResourceV1 is /bucket/key followed by the signed sub-resources
 // with their raw values, as the SDK's getResource and getSubResource.
-func canonicalResourceV1(bucket, key string, q queryParams) string {
+func canonicalResourceV1(bucket, key string, q url.Values) string {
 	res := "/"
 	if bucket != "" {
 		res = "/" + bucket + "/" + key
@@ -178,7 +178,7 @@ func canonicalResourceV1(bucket, key string, q queryParams) string {
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k
-		if v := q[k]; v != "" {
+		if v := q.Get(k); v != "" {
 			parts[i] += "=" + v
 		}
 	}
@@ -317,7 +317,7 @@ func hmacSHA256(key []byte, data string) []byte {
 // getSignedStrV4: content-md5, content-type, every x-oss-* header and the
 // additional headers, the URI with the key escaped but "/" kept, and every
 // query parameter escaped and sorted.
-func canonicalRequestV4(r *http.Request, bucket, key string, q queryParams, additional []string, payload string) (string, *apiError) {
+func canonicalRequestV4(r *http.Request, bucket, key string, q url.Values, additional []string, payload string) (string, *apiError) {
 	extra := map[string]bool{}
 	for _, h := range additional {
 		h = strings.ToLower(h)
@@ -365,11 +365,11 @@ func canonicalURIV4(bucket, key string) string {
 	}
 }
 
-func canonicalQueryV4(q queryParams) string {
+func canonicalQueryV4(q url.Values) string {
 	type kv struct{ k, v string }
 	pairs := make([]kv, 0, len(q))
-	for k, v := range q {
-		pairs = append(pairs, kv{url.QueryEscape(k), v})
+	for k := range q {
+		pairs = append(pairs, kv{url.QueryEscape(k), q.Get(k)})
 	}
 	sort.Slice(pairs, func(i, j int) bool { return pairs[i].k < pairs[j].k })
 	parts := make([]string, len(pairs))

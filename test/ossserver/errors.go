@@ -14,9 +14,6 @@ type apiError struct {
 	status  int
 	code    string
 	message string
-	// header holds extra response headers, such as
-	// x-oss-next-append-position on PositionNotEqualToLength.
-	header map[string]string
 	// fields holds extra XML elements after HostId, such as <Key> or
 	// <StringToSign>, in order.
 	fields [][2]string
@@ -30,15 +27,6 @@ func (e *apiError) Error() string {
 // with returns e with an extra XML element.
 func (e *apiError) with(name, value string) *apiError {
 	e.fields = append(e.fields, [2]string{name, value})
-	return e
-}
-
-// withHeader returns e with an extra response header.
-func (e *apiError) withHeader(name, value string) *apiError {
-	if e.header == nil {
-		e.header = map[string]string{}
-	}
-	e.header[name] = value
 	return e
 }
 
@@ -104,42 +92,9 @@ func errFileAlreadyExists() *apiError {
 		"The object you specified already exists and can not be overwritten.")
 }
 
-func errPositionNotEqualToLength(length int64) *apiError {
-	return newError(http.StatusConflict, "PositionNotEqualToLength", "Position is not equal to file length").
-		withHeader(hdrNextAppendPosition, strconv.FormatInt(length, 10))
-}
-
-func errObjectNotAppendable() *apiError {
-	return newError(http.StatusConflict, "ObjectNotAppendable", "The object is not appendable")
-}
-
-func errPreconditionFailed(condition string) *apiError {
-	return newError(http.StatusPreconditionFailed, "PreconditionFailed",
-		"At least one of the pre-conditions you specified did not hold.").with("Condition", condition)
-}
-
 func errInvalidArgument(name, value, format string, args ...any) *apiError {
 	return newError(http.StatusBadRequest, "InvalidArgument", format, args...).
 		with("ArgumentName", name).with("ArgumentValue", value)
-}
-
-func errMissingArgument(name string) *apiError {
-	return newError(http.StatusBadRequest, "MissingArgument", "Missing Some Required Arguments.").
-		with("ArgumentName", name)
-}
-
-func errInvalidDigest(format string, args ...any) *apiError {
-	return newError(http.StatusBadRequest, "InvalidDigest", format, args...)
-}
-
-func errMalformedXML(format string, args ...any) *apiError {
-	return newError(http.StatusBadRequest, "MalformedXML", format, args...)
-}
-
-func errEntityTooLarge(max int64) *apiError {
-	return newError(http.StatusBadRequest, "EntityTooLarge",
-		"Your proposed upload exceeds the maximum allowed size.").
-		with("MaxSizeAllowed", strconv.FormatInt(max, 10))
 }
 
 func errInvalidObjectName(format string, args ...any) *apiError {
@@ -209,14 +164,11 @@ func writeElem(b *strings.Builder, name, value string) {
 func writeError(w http.ResponseWriter, r *http.Request, requestID string, e *apiError) {
 	body := errorXML(e, requestID, r.Host)
 	h := w.Header()
-	for k, v := range e.header {
-		h.Set(k, v)
-	}
 	h.Set(hdrRequestID, requestID)
-	h.Set(hdrEC, ecFor(e.code))
+	h.Set("X-Oss-Ec", ecFor(e.code))
 	h.Set("Content-Type", "application/xml")
 	if r.Method == http.MethodHead {
-		h.Set(hdrErr, base64.StdEncoding.EncodeToString(body))
+		h.Set("X-Oss-Err", base64.StdEncoding.EncodeToString(body))
 		h.Del("Content-Length")
 		w.WriteHeader(e.status)
 		return

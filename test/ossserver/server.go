@@ -1,7 +1,33 @@
+// Package ossserver provides an Alibaba Cloud OSS protocol server for tests:
+// a thin HTTP front (routing, authentication, XML, errors, faults) over the
+// in-memory driver of package memstore, which holds the storage semantics.
+//
+// It listens on loopback and speaks the part of the OSS REST API the
+// product uses (PutObject, GetObject, HeadObject, ListObjectsV2,
+// DeleteObject, DeleteObjects, GetBucketVersioning) for the real
+// github.com/aliyun/aliyun-oss-go-sdk/oss client with an IP endpoint
+// (path-style URLs /bucket/key). It is as strict as OSS wherever the
+// product depends on OSS semantics, so that tests do not pass by accident:
+//
+//   - PutObject refuses If-Match, If-None-Match, If-Modified-Since and
+//     If-Unmodified-Since with 400 NotImplemented, as OSS does;
+//     x-oss-forbid-overwrite: true answers 409 FileAlreadyExists when the
+//     key exists, and is ignored when the bucket's versioning is Enabled
+//     or Suspended.
+//   - Every request is authenticated with signature V1 (Date or
+//     x-oss-date) or V4 exactly as the SDKs compute it, including STS
+//     security tokens and a 15 minute clock skew limit.
+//   - Every other operation, sub-resource, query parameter, x-oss-* header,
+//     range or conditional read is answered with 501 NotImplemented, never
+//     silently ignored.
+//
+// Objects live in memory; with Options.Dir they are loaded from it at start
+// and saved to it by Close. Faults (latency, 503, 500, connection resets
+// and lost responses) are injected with SetFaults, and requests are
+// counted per operation (Stats).
 package ossserver
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,31 +36,23 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"mediastate/shared/ossx/memstore"
+	"mediastate/shared/ossx/ossfault"
 )
 
-// Response and request header names used by OSS.
-const (
-	hdrRequestID          = "X-Oss-Request-Id"
-	hdrEC                 = "X-Oss-Ec"
-	hdrErr                = "X-Oss-Err"
-	hdrCRC64              = "X-Oss-Hash-Crc64ecma"
-	hdrObjectType         = "X-Oss-Object-Type"
-	hdrNextAppendPosition = "X-Oss-Next-Append-Position"
-	hdrForbidOverwrite    = "X-Oss-Forbid-Overwrite"
-	hdrVersionID          = "X-Oss-Version-Id"
-	hdrDeleteMarker       = "X-Oss-Delete-Marker"
-	hdrStorageClass       = "X-Oss-Storage-Class"
-	hdrSecurityToken      = "X-Oss-Security-Token"
-	hdrOSSDate            = "X-Oss-Date"
-	hdrContentSHA256      = "X-Oss-Content-Sha256"
-	hdrCopySource         = "X-Oss-Copy-Source"
-	hdrMetadataDirective  = "X-Oss-Metadata-Directive"
-	hdrRangeBehavior      = "X-Oss-Range-Behavior"
-	metaPrefix            = "x-oss-meta-"
+// Faults, FaultCounts and Stats are package ossfault's, under the names
+// the server's users know.
+type (
+	Faults      = ossfault.Faults
+	FaultCounts = ossfault.Counts
+	Stats       = ossfault.Stats
 )
 
 // DefaultRegion is the region used when Options.Region is empty.
@@ -55,22 +73,17 @@ type Credential struct {
 type Options struct {
 	// Credentials are the accepted access keys; at least one is required.
 	Credentials []Credential
-	// Buckets are created at start when they do not exist yet.
+	// Buckets are the buckets served.
 	Buckets []string
-	// Dir, when set, makes the server disk-backed: objects and metadata
-	// are files under Dir and survive a restart. Memory is used otherwise.
-	// Two servers must not share a Dir at the same time.
+	// Dir, when set, holds one file per bucket: loaded at start when it
+	// exists, written by Close.
 	Dir string
 	// Region is the region V4 signatures must be scoped to; DefaultRegion
 	// when empty.
 	Region string
-	// Logf, when set, receives one line per failed request, injected fault
-	// and internal error.
+	// Logf, when set, receives one line per failed request and injected
+	// fault.
 	Logf func(format string, args ...any)
-	// Now is the clock that stamps objects' LastModified; default
-	// time.Now. Signature times are always checked against the real clock,
-	// as the SDK signs with it.
-	Now func() time.Time
 }
 
 // Server is an OSS protocol server. Its methods are safe for concurrent use.
@@ -78,16 +91,9 @@ type Server struct {
 	region  string
 	creds   map[string]Credential
 	logf    func(format string, args ...any)
-	now     func() time.Time
-	backend backend
-
-	// mu is the one lock around every check-then-write: it guards buckets,
-	// every bucketState and all backend mutations.
-	mu      sync.Mutex
-	buckets map[string]*bucketState
-
-	faults faultInjector
-	stats  statsCollector
+	buckets map[string]*memstore.Store
+	dir     string
+	faults  *ossfault.Injector
 
 	requestPrefix string
 	requestSeq    atomic.Uint64
@@ -98,26 +104,18 @@ type Server struct {
 	active  int
 	closed  bool
 	httpSrv *http.Server
-	ln      net.Listener
 	url     string
 }
 
-// New returns a Server that is not listening; serve it with Handler, or use
-// Start instead.
+// New returns a Server that is not listening: it is an http.Handler (serve
+// it over HTTP/1.1, as connection-reset faults hijack the connection), or
+// use Start instead.
 func New(opts Options) (*Server, error) {
 	if len(opts.Credentials) == 0 {
 		return nil, errors.New("ossserver: at least one credential is required")
 	}
-	s := &Server{
-		region:  opts.Region,
-		creds:   map[string]Credential{},
-		logf:    opts.Logf,
-		now:     opts.Now,
-		buckets: map[string]*bucketState{},
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Server{region: opts.Region, creds: map[string]Credential{}, logf: opts.Logf,
+		buckets: map[string]*memstore.Store{}, dir: opts.Dir, faults: ossfault.NewInjector()}
 	s.idle = sync.NewCond(&s.life)
 	if s.region == "" {
 		s.region = DefaultRegion
@@ -129,40 +127,66 @@ func New(opts Options) (*Server, error) {
 		if c.AccessKeyID == "" || c.AccessKeySecret == "" {
 			return nil, errors.New("ossserver: credential with empty access key id or secret")
 		}
-		if _, dup := s.creds[c.AccessKeyID]; dup {
-			return nil, fmt.Errorf("ossserver: duplicate access key id %q", c.AccessKeyID)
-		}
 		s.creds[c.AccessKeyID] = c
 	}
 	var prefix [4]byte
-	if _, err := rand.Read(prefix[:]); err != nil {
-		return nil, fmt.Errorf("ossserver: request id prefix: %w", err)
-	}
+	_, _ = rand.Read(prefix[:]) // crypto/rand.Read never fails on supported platforms.
 	s.requestPrefix = strings.ToUpper(hex.EncodeToString(prefix[:]))
-	s.faults.init()
-
-	if opts.Dir != "" {
-		b, err := newDiskBackend(opts.Dir)
-		if err != nil {
-			return nil, err
-		}
-		s.backend = b
-	} else {
-		s.backend = newMemBackend()
-	}
-	loaded, err := s.backend.load()
-	if err != nil {
-		return nil, fmt.Errorf("ossserver: loading %s: %w", opts.Dir, err)
-	}
-	for _, b := range loaded {
-		s.buckets[b.name] = b
-	}
 	for _, name := range opts.Buckets {
-		if err := s.CreateBucket(name); err != nil && !errors.Is(err, errBucketExists) {
-			return nil, err
+		if !validBucketName(name) {
+			return nil, fmt.Errorf("ossserver: invalid bucket name %q", name)
 		}
+		st := memstore.New(memstore.Options{})
+		if s.dir != "" {
+			if err := load(st, s.file(name)); err != nil {
+				return nil, err
+			}
+		}
+		s.buckets[name] = st
 	}
 	return s, nil
+}
+
+func (s *Server) file(bucket string) string { return filepath.Join(s.dir, bucket+".json") }
+
+func load(st *memstore.Store, path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ossserver: %w", err)
+	}
+	defer f.Close()
+	if err := st.Load(f); err != nil {
+		return fmt.Errorf("ossserver: %s: %w", path, err)
+	}
+	return nil
+}
+
+// save writes every bucket to Dir, each through a temporary file.
+func (s *Server) save() error {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return fmt.Errorf("ossserver: %w", err)
+	}
+	for name, st := range s.buckets {
+		tmp, err := os.CreateTemp(s.dir, name+".*.tmp")
+		if err != nil {
+			return fmt.Errorf("ossserver: %w", err)
+		}
+		err = st.Save(tmp)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), s.file(name))
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("ossserver: save bucket %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Start creates a Server and serves it on addr, such as "127.0.0.1:0".
@@ -175,13 +199,9 @@ func Start(opts Options, addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ossserver: listen on %s: %w", addr, err)
 	}
-	s.ln = ln
 	s.url = "http://" + ln.Addr().String()
-	s.httpSrv = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          log.New(logWriter(s.logf), "ossserver: http: ", 0),
-	}
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog: log.New(logWriter(s.logf), "ossserver: http: ", 0)}
 	go func() {
 		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logf("ossserver: serve: %v", err)
@@ -199,33 +219,38 @@ func (l logWriter) Write(p []byte) (int, error) {
 }
 
 // URL returns the base URL, such as http://127.0.0.1:41234, of a Server
-// made by Start; it is empty for a Server made by New.
+// made by Start; it is the endpoint to give the SDK (an IP endpoint makes
+// it use the path-style URLs the server requires).
 func (s *Server) URL() string { return s.url }
 
-// Endpoint returns the endpoint to pass to oss.New; it is the same as URL.
-// With an IP endpoint the SDK uses path-style URLs, which the server
-// requires.
+// Endpoint is URL.
 func (s *Server) Endpoint() string { return s.url }
-
-// Addr returns the listening address of a Server made by Start.
-func (s *Server) Addr() string {
-	if s.ln == nil {
-		return ""
-	}
-	return s.ln.Addr().String()
-}
 
 // Region returns the region V4 signatures must be scoped to.
 func (s *Server) Region() string { return s.region }
 
-// Handler returns the server's HTTP handler, for use with net/http or
-// httptest. Serve it over HTTP/1.1: connection-reset faults hijack the
-// connection.
-func (s *Server) Handler() http.Handler { return s }
+// SetFaults replaces the injected faults; they apply to requests that
+// arrive afterwards.
+func (s *Server) SetFaults(f Faults) error { return s.faults.Set(f) }
 
-// Close stops a started server, waits for running handlers to return and
-// releases the storage. A disk-backed server can be started again on the
-// same Dir afterwards.
+// Stats returns a copy of the request, error and fault counters.
+func (s *Server) Stats() Stats { return s.faults.Stats() }
+
+// ResetStats zeroes the counters.
+func (s *Server) ResetStats() { s.faults.ResetStats() }
+
+// SetVersioning sets a bucket's versioning status: "Enabled", "Suspended",
+// or "" for never enabled, which OSS cannot go back to.
+func (s *Server) SetVersioning(bucket, status string) error {
+	st := s.buckets[bucket]
+	if st == nil {
+		return fmt.Errorf("ossserver: no bucket %q", bucket)
+	}
+	return st.SetVersioning(status)
+}
+
+// Close stops a started server, waits for running handlers to return and,
+// with Options.Dir, saves the buckets there.
 func (s *Server) Close() error {
 	s.life.Lock()
 	if s.closed {
@@ -234,7 +259,6 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	s.life.Unlock()
-
 	var err error
 	if s.httpSrv != nil {
 		// Close, not Shutdown: it also breaks connections of handlers that
@@ -246,11 +270,8 @@ func (s *Server) Close() error {
 		s.idle.Wait()
 	}
 	s.life.Unlock()
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cerr := s.backend.close(); cerr != nil && err == nil {
-		err = cerr
+	if s.dir != "" {
+		err = errors.Join(err, s.save())
 	}
 	return err
 }
@@ -269,71 +290,48 @@ func (s *Server) enter() bool {
 func (s *Server) leave() {
 	s.life.Lock()
 	defer s.life.Unlock()
-	s.active--
-	if s.active == 0 {
+	if s.active--; s.active == 0 {
 		s.idle.Broadcast()
 	}
 }
 
-func (s *Server) newRequestID() string {
-	return fmt.Sprintf("%s%016X", s.requestPrefix, s.requestSeq.Add(1))
-}
-
-// request is one OSS API request being served.
-type request struct {
-	w      http.ResponseWriter
-	r      *http.Request
-	id     string
-	bucket string
-	key    string
-	query  queryParams
-	op     *operation
-}
-
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := fmt.Sprintf("%s%016X", s.requestPrefix, s.requestSeq.Add(1))
 	if !s.enter() {
 		w.Header().Set("Connection", "close")
-		writeError(w, r, s.newRequestID(), errServiceUnavailable())
+		writeError(w, r, id, errServiceUnavailable())
 		return
 	}
 	defer s.leave()
-
-	if strings.HasPrefix(r.URL.Path, adminPrefix) {
-		s.serveAdmin(w, r)
-		return
-	}
-
-	rq := &request{w: w, r: r, id: s.newRequestID()}
-	w.Header().Set(hdrRequestID, rq.id)
+	rq := &request{w: w, r: r, id: id}
+	w.Header().Set(hdrRequestID, id)
 	w.Header().Set("Server", "AliyunOSS")
-
 	routeErr := s.route(rq)
-	s.stats.countRequest(rq.op.name)
 
-	action := s.faults.decide(r.Context(), rq.op.name, &s.stats)
+	action := s.faults.Decide(r.Context(), rq.op.name)
 	switch action {
-	case faultError503, faultError500:
+	case ossfault.Error503, ossfault.Error500:
 		e := errServiceUnavailable()
-		if action == faultError500 {
+		if action == ossfault.Error500 {
 			e = errInternal()
 		}
-		s.logf("ossserver: %s %s %s: injected %s", rq.id, rq.op.name, r.URL.Path, e.code)
-		s.stats.countError(e.code)
-		writeError(w, r, rq.id, e)
+		s.fail(rq, e, "injected")
 		return
-	case faultReset:
-		s.logf("ossserver: %s %s %s: injected connection reset", rq.id, rq.op.name, r.URL.Path)
+	case ossfault.Reset:
+		s.logf("ossserver: %s %s %s: injected connection reset", id, rq.op.name, r.URL.Path)
 		resetConnection(w)
 		return
-	case faultCanceled:
+	case ossfault.Canceled:
 		return
-	}
-	if action == faultLostResponse {
+	case ossfault.LostResponse:
 		// Apply the request, then drop the answer and reset the connection.
-		rq.w = newDiscardWriter()
+		rq.w = discardWriter{h: http.Header{}}
+		defer func() {
+			s.logf("ossserver: %s %s %s: injected lost response (request applied)", id, rq.op.name, r.URL.Path)
+			resetConnection(w)
+		}()
 	}
-
 	// Authenticate first, so that unauthenticated callers learn nothing
 	// about routing; route errors are only reported after it.
 	err := s.authenticate(rq)
@@ -341,26 +339,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = routeErr
 	}
 	if err == nil {
-		err = rq.op.checkParams(rq)
-	}
-	if err == nil {
 		err = rq.op.handle(s, rq)
 	}
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) {
-			s.logf("ossserver: %s %s %s: internal error: %v", rq.id, rq.op.name, r.URL.Path, err)
+			s.logf("ossserver: %s %s %s: internal error: %v", id, rq.op.name, r.URL.Path, err)
 			ae = errInternal()
-		} else {
-			s.logf("ossserver: %s %s %s: %d %s: %s", rq.id, rq.op.name, r.URL.Path, ae.status, ae.code, ae.message)
 		}
-		s.stats.countError(ae.code)
-		writeError(rq.w, r, rq.id, ae)
+		s.fail(rq, ae, "")
 	}
-	if action == faultLostResponse {
-		s.logf("ossserver: %s %s %s: injected lost response (request applied)", rq.id, rq.op.name, r.URL.Path)
-		resetConnection(w)
-	}
+}
+
+// fail answers e and counts it.
+func (s *Server) fail(rq *request, e *apiError, how string) {
+	s.logf("ossserver: %s %s %s: %s %d %s: %s", rq.id, rq.op.name, rq.r.URL.Path, how, e.status, e.code, e.message)
+	s.faults.CountError(e.code)
+	writeError(rq.w, rq.r, rq.id, e)
 }
 
 // resetConnection closes the client connection abruptly with a TCP RST and
@@ -380,25 +375,6 @@ func resetConnection(w http.ResponseWriter) {
 // discardWriter is a ResponseWriter that throws the response away.
 type discardWriter struct{ h http.Header }
 
-func newDiscardWriter() *discardWriter               { return &discardWriter{h: http.Header{}} }
-func (d *discardWriter) Header() http.Header         { return d.h }
-func (d *discardWriter) WriteHeader(int)             {}
-func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discardWriter) ReadFrom(r io.Reader) (int64, error) {
-	return io.Copy(io.Discard, r)
-}
-
-// sleepCtx waits for d or until ctx is done, reporting whether d elapsed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) WriteHeader(int)             {}
+func (d discardWriter) Write(p []byte) (int, error) { return io.Discard.Write(p) }

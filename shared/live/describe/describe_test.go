@@ -148,7 +148,7 @@ func TestAuthorize(t *testing.T) {
 var uuidRE = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$`)
 
 func TestServe(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	store, err := notify.NewStore(env.Bucket(t), "p/", notify.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -255,19 +254,16 @@ func (s *Store) Put(ctx context.Context, occ live.Occurrence, rec Record) (Recor
 		return Record{}, fmt.Errorf("write record %s: %w", key, err)
 	}
 	idx := s.k.indexKeys(st)
-	errs := make([]error, len(idx))
-	var wg sync.WaitGroup
-	for i, k := range idx {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	var g errgroup.Group
+	for _, k := range idx {
+		g.Go(func() error {
 			if err := s.create(ctx, k, nil); err != nil && !errors.Is(err, ossx.ErrExists) {
-				errs[i] = fmt.Errorf("write index entry %s: %w", k, err)
+				return fmt.Errorf("write index entry %s: %w", k, err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		return Record{}, err
 	}
 	return st.Record, nil

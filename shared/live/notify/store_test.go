@@ -40,7 +40,7 @@ func newStore(t testing.TB, env *osstest.Env, o Options) *Store {
 func eid(n int) string { return fmt.Sprintf("e1-%032x", n) }
 
 func TestClaimDedupWindow(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	c := newClock(t0.Add(123456789 * time.Nanosecond))
 	s := newStore(t, env, Options{DedupWindow: 5 * time.Minute, Now: c.now})
 	ctx := context.Background()
@@ -88,7 +88,7 @@ func TestClaimDedupWindow(t *testing.T) {
 // TestClaimConcurrent: deliveries of one body racing from several
 // instances agree on one occurrence.
 func TestClaimConcurrent(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Start(t) // over the OSS protocol and the real SDK
 	ctx := context.Background()
 	for round := 0; round < 5; round++ {
 		c := newClock(t0.Add(time.Duration(round) * time.Hour))
@@ -124,7 +124,7 @@ func rec(domain, app, stream, result string) Record {
 }
 
 func TestPutFirstWins(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	s := newStore(t, env, Options{})
 	ctx := context.Background()
 	occ := live.Occurrence{Domain: "d.com", EventID: eid(1), Seq: 1, ReceivedAt: t0.Add(1500 * time.Millisecond)}
@@ -191,7 +191,7 @@ func (m modelRec) modelKey() string {
 // second included) and random queries; every answer equals a brute-force
 // filter, sort and slice of the records.
 func TestQueryMatchesModel(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	s := newStore(t, env, Options{})
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(42, 1))
@@ -216,22 +216,10 @@ func TestQueryMatchesModel(t *testing.T) {
 		m.rec.NotifyTime = FormatTime(m.occ.ReceivedAt)
 		all = append(all, m)
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
 	for _, m := range all {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if _, err := s.Put(ctx, m.occ, m.rec); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
+		if _, err := s.Put(ctx, m.occ, m.rec); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for qi := 0; qi < 150; qi++ {
 		q := Query{Domain: domains[r.IntN(2)], PageSize: []int{1, 3, 7, 20, 500}[r.IntN(5)], PageNumber: 1 + r.IntN(6)}
@@ -281,7 +269,7 @@ func TestQueryMatchesModel(t *testing.T) {
 // over 7 days in one domain: the cost depends on the window, not on what is
 // stored.
 func TestQueryCost(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	s := newStore(t, env, Options{})
 	ctx := context.Background()
 	const n = 10000
@@ -411,7 +399,7 @@ func TestKeys(t *testing.T) {
 // claims of a body, a retry within the window still joins the newest
 // occurrence instead of taking the freed number.
 func TestClaimAfterExpiry(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	c := newClock(t0)
 	s := newStore(t, env, Options{Now: c.now})
 	ctx := context.Background()
@@ -437,7 +425,7 @@ func TestClaimAfterExpiry(t *testing.T) {
 // after, joins the occurrence of its first delivery; another message with
 // the same body after the window is another callback.
 func TestClaimQueueRedelivery(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	c := newClock(t0)
 	s := newStore(t, env, Options{Now: c.now})
 	got := map[string]live.Occurrence{}
@@ -475,7 +463,7 @@ func TestClaimQueueRedelivery(t *testing.T) {
 // TestClaimRequests pins the OSS requests of a claim in each case (README,
 // Live section).
 func TestClaimRequests(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	c := newClock(t0)
 	s := newStore(t, env, Options{Now: c.now})
 	ctx := context.Background()

@@ -44,8 +44,7 @@ import (
 // race detector or -short); LIVE_MODEL_SEED runs one, printing its history.
 func TestLiveModel(t *testing.T) {
 	modeltest.Run(t, "LIVE_MODEL", "./shared/live/recorder", 150, 40, 2, func(seed uint64) modeltest.Outcome {
-		m := runLiveModel(t, seed)
-		return modeltest.Outcome{Log: m.log, Err: m.err}
+		return runLiveModel(t, seed).outcome()
 	})
 }
 
@@ -94,7 +93,7 @@ const (
 
 func runLiveModel(t testing.TB, seed uint64) *liveModel {
 	m := &liveModel{t: t, rng: rand.New(rand.NewPCG(seed, seed^0x11fe)), clock: newClock(t0), lastBody: map[string]time.Time{}}
-	m.env = osstest.StartWithClock(t, m.clock.now)
+	m.env = osstest.Memory(m.clock.now)
 	// Seeds run in one test: close each seed's server (and so its clients'
 	// connections) when the seed ends, not when the test does.
 	defer m.env.Server.Close()
@@ -150,6 +149,9 @@ func runLiveModel(t testing.TB, seed uint64) *liveModel {
 	}
 	return m
 }
+
+// outcome is what the run found, for modeltest.
+func (m *liveModel) outcome() modeltest.Outcome { return modeltest.Outcome{Log: m.log, Err: m.err} }
 
 func (m *liveModel) logf(format string, args ...any) {
 	m.log = append(m.log, m.clock.now().Format("15:04:05.000 ")+fmt.Sprintf(format, args...))

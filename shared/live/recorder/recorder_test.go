@@ -15,6 +15,7 @@ import (
 	"mediastate/shared/live/notify"
 	"mediastate/shared/ossx"
 	"mediastate/shared/pipeline"
+	"mediastate/shared/retry"
 	"mediastate/shared/statestore"
 	"mediastate/shared/trigger"
 	"mediastate/test/ossserver"
@@ -61,6 +62,9 @@ var t0 = time.Date(2024, 4, 10, 12, 0, 0, 0, time.UTC)
 
 func newStore(t testing.TB, env *osstest.Env, o notify.Options) *notify.Store {
 	t.Helper()
+	if o.Retry == (retry.Policy{}) {
+		o.Retry = osstest.Fast
+	}
 	s, err := notify.NewStore(env.Bucket(t), "p/", o)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +118,7 @@ func chain(rc *Recorder, refuse *error, core *fakeCore) pipeline.Handler {
 }
 
 func TestRecorderMiddleware(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	c := newClock(t0)
 	s := newStore(t, env, notify.Options{Now: c.now})
 	rc := &Recorder{Store: s, NotifyURL: "https://cb.example.com/liverecord"}
@@ -227,7 +231,7 @@ func TestRecorderMiddleware(t *testing.T) {
 // delivery as a Retry before it is processed; a lost answer to the claim
 // is resolved; a record that cannot be written turns the outcome to Retry.
 func TestRecorderStorageFailures(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	s := newStore(t, env, notify.Options{})
 	rc := &Recorder{Store: s}
 	core := &fakeCore{r: func(*trigger.Delivery) *pipeline.Result { return &pipeline.Result{Outcome: pipeline.Applied} }}
@@ -296,7 +300,7 @@ func TestRecorderStorageFailures(t *testing.T) {
 // TestRecorderSkipsRefused: a delivery without a valid signature (outcome
 // Refused) leaves no claim and no record, whatever it names.
 func TestRecorderSkipsRefused(t *testing.T) {
-	env := osstest.Start(t)
+	env := osstest.Memory(nil)
 	s := newStore(t, env, notify.Options{})
 	rc := &Recorder{Store: s}
 	core := &fakeCore{r: func(*trigger.Delivery) *pipeline.Result { t.Fatal("core reached"); return nil }}
