@@ -144,9 +144,8 @@ type invocation struct {
 
 // instance is a slot whose process is replaced when it exits.
 type instance struct {
-	index, starts, peakRunning int
-	served                     int64
-	proc                       *process
+	index, peakRunning int
+	proc               *process
 }
 
 type process struct {
@@ -160,11 +159,11 @@ type process struct {
 	once    sync.Once
 	exited  chan struct{} // closed once its exit is handled
 	// Guarded by Function.mu.
-	readyAt, firstAnswer time.Time
-	dead                 bool
-	status               string
-	state                *os.ProcessState
-	inflight             map[string]*invocation
+	readyAt  time.Time
+	dead     bool
+	status   string
+	state    *os.ProcessState
+	inflight map[string]*invocation
 }
 
 // Function is a running emulated function, safe for concurrent use.
@@ -174,18 +173,16 @@ type Function struct {
 	out, err io.Writer
 	startMu  sync.Mutex // serialises process starts with each other and with Close
 
-	mu         sync.Mutex
-	closed     bool
-	insts      []*instance
-	queue      []*invocation
-	active     map[string]*invocation
-	wake       chan struct{} // closed and replaced at every change of state
-	counts     Stats
-	watchers   sync.WaitGroup
-	closeOnce  sync.Once
-	closeErr   error
-	outMu      sync.Mutex
-	coldStarts []time.Duration
+	mu        sync.Mutex
+	closed    bool
+	insts     []*instance
+	queue     []*invocation
+	active    map[string]*invocation
+	wake      chan struct{} // closed and replaced at every change of state
+	watchers  sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+	outMu     sync.Mutex
 }
 
 // Start starts cfg.Instances processes of cfg.Binary and waits until each
@@ -281,7 +278,6 @@ func (f *Function) spawn(in *instance) error {
 	go p.srv.Serve(ln)
 	f.mu.Lock()
 	in.proc = p
-	in.starts++
 	f.broadcastLocked()
 	f.mu.Unlock()
 	f.watchers.Add(1)
@@ -354,7 +350,7 @@ func (f *Function) anyLiveLocked() bool {
 	return false
 }
 
-// broadcastLocked wakes whoever waits for a change: pollers and Await.
+// broadcastLocked wakes the pollers waiting for an invocation.
 func (f *Function) broadcastLocked() {
 	close(f.wake)
 	f.wake = make(chan struct{})
@@ -370,19 +366,9 @@ func (f *Function) finishLocked(inv *invocation, res *Result, err error) {
 		res.RequestID, res.Duration, res.Instance = inv.id, time.Since(inv.queued), -1
 		if p := inv.proc; p != nil {
 			res.Instance, res.PID = p.inst.index, p.cmd.Process.Pid
-			delete(p.inflight, inv.id)
 		}
-		switch {
-		case res.Error == nil:
-			f.counts.Succeeded++
-		case errors.Is(res.Error, ErrTimeout):
-			f.counts.Timeouts++
-		case errors.Is(res.Error, ErrInstanceExited):
-			f.counts.Crashed++
-		default:
-			f.counts.Errors++
-		}
-	} else if inv.proc != nil {
+	}
+	if inv.proc != nil {
 		delete(inv.proc.inflight, inv.id)
 	}
 	delete(f.active, inv.id)
@@ -490,10 +476,6 @@ func (f *Function) Close() error {
 	return f.closeErr
 }
 
-// Logs returns the processes' trailing output (1 MiB at most), stdout and
-// stderr interleaved.
-func (f *Function) Logs() string { return f.logs.String() }
-
 func (f *Function) runtimeAPI(p *process) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2020-11-11/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) { f.serveNext(p, w, r) })
@@ -523,7 +505,6 @@ func (f *Function) serveNext(p *process, w http.ResponseWriter, r *http.Request)
 		if inv != nil {
 			inv.proc = p
 			p.inflight[inv.id] = inv
-			p.inst.served++
 			p.inst.peakRunning = max(p.inst.peakRunning, len(p.inflight))
 			f.broadcastLocked()
 			f.mu.Unlock()
@@ -569,10 +550,6 @@ func (f *Function) serveAnswer(p *process, w http.ResponseWriter, r *http.Reques
 	if inv == nil || inv.proc != p {
 		http.Error(w, "invocation not running on this instance (finished, timed out or unknown)", http.StatusGone)
 		return
-	}
-	if p.firstAnswer.IsZero() {
-		p.firstAnswer = now
-		f.coldStarts = append(f.coldStarts, now.Sub(p.started))
 	}
 	res := &Result{Payload: body}
 	switch {

@@ -1,22 +1,10 @@
 package fcemu
 
-import (
-	"context"
-	"fmt"
-	"time"
-)
+import "time"
 
-// Stats is a snapshot of a Function's counters and instances.
+// Stats is a snapshot of a Function's instances.
 type Stats struct {
-	// Succeeded, Errors (posted by the function, panics included),
-	// Timeouts and Crashed (the process exited) count answers.
-	Succeeded, Errors, Timeouts, Crashed int64
-	// InFlight counts invocations queued or running.
-	InFlight int
-	// ColdStarts lists, per process in order of first answer, the time
-	// from its start to that answer.
-	ColdStarts []time.Duration
-	Instances  []InstanceStats
+	Instances []InstanceStats
 }
 
 // InstanceStats describes an instance slot and its current (or last)
@@ -24,56 +12,25 @@ type Stats struct {
 type InstanceStats struct {
 	Index, PID int
 	Alive      bool
-	// Starts counts the processes started in the slot, Served the
-	// invocations they took; Running is what the process runs now and
-	// PeakRunning the most it ran at once.
-	Starts               int
-	Served               int64
+	// Running is what the process runs now, PeakRunning the most the
+	// slot's processes ran at once.
 	Running, PeakRunning int
 	// InitDuration is the time from the process's start to its first poll
-	// for an invocation, ColdStart to its first answer (0 until then).
-	InitDuration, ColdStart time.Duration
+	// for an invocation (0 until then).
+	InitDuration time.Duration
 }
 
 // Stats returns a snapshot.
 func (f *Function) Stats() Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.statsLocked()
-}
-
-// Await blocks until cond holds for the Stats, evaluated again at every
-// change of state (an invocation queued, taken or answered, a process
-// started, polling or exited), or until ctx ends. cond runs with the
-// Function's lock held and must not call its methods.
-func (f *Function) Await(ctx context.Context, cond func(Stats) bool) error {
-	for {
-		f.mu.Lock()
-		ok, wake := cond(f.statsLocked()), f.wake
-		f.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return fmt.Errorf("fcemu: await %s: %w", f.cfg.Name, ctx.Err())
-		}
-	}
-}
-
-func (f *Function) statsLocked() Stats {
-	s := f.counts
-	s.InFlight, s.ColdStarts, s.Instances = len(f.active), append([]time.Duration(nil), f.coldStarts...), nil
+	var s Stats
 	for _, in := range f.insts {
-		is := InstanceStats{Index: in.index, Starts: in.starts, Served: in.served, PeakRunning: in.peakRunning}
+		is := InstanceStats{Index: in.index, PeakRunning: in.peakRunning}
 		if p := in.proc; p != nil {
 			is.PID, is.Alive, is.Running = p.cmd.Process.Pid, !p.dead, len(p.inflight)
 			if !p.readyAt.IsZero() {
 				is.InitDuration = p.readyAt.Sub(p.started)
-			}
-			if !p.firstAnswer.IsZero() {
-				is.ColdStart = p.firstAnswer.Sub(p.started)
 			}
 		}
 		s.Instances = append(s.Instances, is)
