@@ -370,54 +370,32 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestFunctionError(t *testing.T) {
+// TestFunctionErrorAndPanic: an error the handler returns and a panic are
+// answered as the SDK posts them (errorMessage, errorType; a panic with its
+// stack trace), and the same process serves on: fc-runtime-go-sdk v0.3.1
+// recovers handler panics in the invocation's goroutine, so the emulator
+// must not invent a restart.
+func TestFunctionErrorAndPanic(t *testing.T) {
 	t.Parallel()
-	f := startEcho(t, Config{Name: "err-fn"})
-	pid := f.PIDs()[0]
-	res := invoke(t, f, []byte(`{"mode":"error","message":"bad input: size"}`))
-	if res.Error == nil {
-		t.Fatalf("want an error result, got payload %s", res.Payload)
-	}
-	if res.Error.Message != "bad input: size" || res.Error.Type != "ValidationError" {
-		t.Errorf("error = %+v, want ValidationError with the message", res.Error)
-	}
-	if errors.Unwrap(res.Error) != nil {
-		t.Errorf("a posted error must not look like an emulator answer: %v", res.Error)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(res.Payload, &doc); err != nil || doc["errorMessage"] != "bad input: size" {
-		t.Errorf("raw error payload = %s (%v)", res.Payload, err)
-	}
-	// The instance keeps serving.
-	decodeEcho(t, invoke(t, f, []byte(`{}`)))
-	if st := f.Stats(); !st.Instances[0].Alive || st.Instances[0].PID != pid {
-		t.Errorf("stats = %+v, want the same process alive", st)
-	}
-}
-
-func TestPanicReportsErrorAndInstanceRecovers(t *testing.T) {
-	t.Parallel()
-	f := startEcho(t, Config{Name: "panic-fn"})
-	pid := f.PIDs()[0]
-	res := invoke(t, f, []byte(`{"mode":"panic","message":"boom at step 3"}`))
-	if res.Error == nil {
-		t.Fatalf("want an error result, got payload %s", res.Payload)
-	}
-	if res.Error.Message != "boom at step 3" || res.Error.Type != "string" || errors.Unwrap(res.Error) != nil {
-		t.Errorf("panic error = %+v", res.Error)
-	}
-	if !strings.Contains(string(res.Payload), `"stackTrace"`) {
-		t.Errorf("panic error has no stack trace: %s", res.Payload)
-	}
-	// fc-runtime-go-sdk v0.3.1 recovers handler panics inside the invocation
-	// goroutine and only logs them, so the same process serves the next
-	// invocation; the emulator must not invent a restart.
-	r := decodeEcho(t, invoke(t, f, []byte(`{"mode":"echo"}`)))
-	if r.PID != pid {
-		t.Errorf("pid after panic = %d, want unchanged %d", r.PID, pid)
-	}
-	if st := f.Stats(); st.Instances[0].PID != pid || !st.Instances[0].Alive {
-		t.Errorf("stats = %+v, want 1 error and no restart", st)
+	for _, c := range []struct{ mode, message, typ, inPayload string }{
+		{"error", "bad input: size", "ValidationError", `"errorMessage":"bad input: size"`},
+		{"panic", "boom at step 3", "string", `"stackTrace"`},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			f := startEcho(t, Config{Name: c.mode + "-fn"})
+			pid := f.PIDs()[0]
+			res := invoke(t, f, mustJSON(t, map[string]string{"mode": c.mode, "message": c.message}))
+			if res.Error == nil || res.Error.Message != c.message || res.Error.Type != c.typ || errors.Unwrap(res.Error) != nil {
+				t.Fatalf("error = %+v (payload %s), want a posted %s with the message", res.Error, res.Payload, c.typ)
+			}
+			if !strings.Contains(string(res.Payload), c.inPayload) {
+				t.Errorf("raw error payload %s lacks %s", res.Payload, c.inPayload)
+			}
+			if r := decodeEcho(t, invoke(t, f, []byte(`{}`))); r.PID != pid || !f.Stats().Instances[0].Alive {
+				t.Errorf("next invocation served by pid %d, want the same process %d alive", r.PID, pid)
+			}
+		})
 	}
 }
 
