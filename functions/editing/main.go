@@ -2,8 +2,6 @@
 // editing produced a media asset).
 package main
 
-import (
-	"mediastate/shared/fcapp"
-)
+import "mediastate/shared/fcapp"
 
-func main() { fcapp.MainNamed("editing") }
+func main() { fcapp.Main("editing") }

@@ -7,4 +7,4 @@ package main
 
 import "mediastate/shared/fcapp"
 
-func main() { fcapp.MainLive() }
+func main() { fcapp.Main("liverecord") }

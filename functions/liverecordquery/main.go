@@ -5,4 +5,4 @@ package main
 
 import "mediastate/shared/fcapp"
 
-func main() { fcapp.MainLiveQuery() }
+func main() { fcapp.Main("liverecordquery") }

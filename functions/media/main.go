@@ -3,8 +3,6 @@
 // MediaBaseChangeComplete.
 package main
 
-import (
-	"mediastate/shared/fcapp"
-)
+import "mediastate/shared/fcapp"
 
-func main() { fcapp.MainNamed("media") }
+func main() { fcapp.Main("media") }

@@ -5,4 +5,4 @@ package main
 
 import "mediastate/shared/fcapp"
 
-func main() { fcapp.MainTask("sweep", fcapp.Sweep) }
+func main() { fcapp.Main("sweep") }

@@ -2,8 +2,6 @@
 // StreamTranscodeComplete.
 package main
 
-import (
-	"mediastate/shared/fcapp"
-)
+import "mediastate/shared/fcapp"
 
-func main() { fcapp.MainNamed("transcode") }
+func main() { fcapp.Main("transcode") }

@@ -4,8 +4,6 @@
 // UploadStreamByURLComplete) of VOD and IMS.
 package main
 
-import (
-	"mediastate/shared/fcapp"
-)
+import "mediastate/shared/fcapp"
 
-func main() { fcapp.MainNamed("upload") }
+func main() { fcapp.Main("upload") }

@@ -3,10 +3,8 @@ package fcapp
 import (
 	"context"
 	"log/slog"
-	"os"
 	"sync"
 
-	"github.com/aliyun/fc-runtime-go-sdk/fc"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"mediastate/shared/apierr"
@@ -47,22 +45,6 @@ func (b *base) begin(ctx context.Context) string {
 	b.creds.Set(ossx.Key{AccessKeyID: lc.Credentials.AccessKeyId, AccessKeySecret: lc.Credentials.AccessKeySecret,
 		SecurityToken: lc.Credentials.SecurityToken})
 	return lc.RequestID
-}
-
-// handler is what fc.Start runs.
-type handler = func(ctx context.Context, payload []byte) (any, error)
-
-// run is the main of every function: build it from the environment and
-// hand its handler to fc.Start. A configuration error is logged and ends
-// the process, so the function fails visibly at its first invocation.
-func run(name string, build func(getenv config.Getenv, logger *slog.Logger) (handler, error)) {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	h, err := build(os.Getenv, logger)
-	if err != nil {
-		logger.Error("start-up failed", "function", name, "code", string(apierr.CodeOf(err)), "error", err.Error())
-		os.Exit(1)
-	}
-	fc.Start(h)
 }
 
 // readiness is the one bucket check of the functions that write (App,

@@ -57,18 +57,6 @@ type App struct {
 	dl      *deadletter.Store
 }
 
-// Main configures the function from the environment and hands it to
-// fc.Start (see run).
-func Main(spec Spec) {
-	run(spec.Name, func(getenv config.Getenv, logger *slog.Logger) (handler, error) {
-		app, err := New(spec, getenv, logger)
-		if err != nil {
-			return nil, err
-		}
-		return app.Handle, nil
-	})
-}
-
 // New builds the function. getenv reads the configuration.
 func New(spec Spec, getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	cfg, err := config.Load(getenv)

@@ -16,10 +16,6 @@ import (
 // LiveName is the name of the Live recording callback function.
 const LiveName = "liverecord"
 
-// MainLive configures the liverecord function from the environment and
-// hands it to fc.Start.
-func MainLive() { Main(LiveSpec()) }
-
 // NewLive builds the liverecord function (see LiveSpec).
 func NewLive(getenv config.Getenv, logger *slog.Logger) (*App, error) {
 	return New(LiveSpec(), getenv, logger)

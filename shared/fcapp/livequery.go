@@ -26,18 +26,6 @@ type LiveQuery struct {
 	handler *describe.Handler
 }
 
-// MainLiveQuery configures the liverecordquery function from the
-// environment and hands it to fc.Start (see NewLiveQuery and run).
-func MainLiveQuery() {
-	run(LiveQueryName, func(getenv config.Getenv, logger *slog.Logger) (handler, error) {
-		q, err := NewLiveQuery(getenv, logger)
-		if err != nil {
-			return nil, err
-		}
-		return q.Handle, nil
-	})
-}
-
 // NewLiveQuery builds the query function. It needs the storage variables of
 // config.LoadStorage and
 //

@@ -14,18 +14,6 @@ type Task struct {
 	run func(ctx context.Context, env *Env) (any, error)
 }
 
-// MainTask configures a task function from the environment and hands it
-// to fc.Start (see run).
-func MainTask(name string, task func(ctx context.Context, env *Env) (any, error)) {
-	run(name, func(getenv config.Getenv, logger *slog.Logger) (handler, error) {
-		t, err := NewTask(name, getenv, logger, task)
-		if err != nil {
-			return nil, err
-		}
-		return t.Handle, nil
-	})
-}
-
 // NewTask builds a task function.
 func NewTask(name string, getenv config.Getenv, logger *slog.Logger, run func(context.Context, *Env) (any, error)) (*Task, error) {
 	cfg, err := config.LoadStorage(getenv)

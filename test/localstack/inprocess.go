@@ -13,7 +13,6 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
-	"mediastate/shared/config"
 	"mediastate/shared/fcapp"
 	"mediastate/test/fcemu"
 )
@@ -21,35 +20,6 @@ import (
 // Handler is what a function's main hands to fc.Start.
 type Handler = func(ctx context.Context, payload []byte) (any, error)
 
-// NewHandler builds the handler of the function called name the way its
-// main (functions/<name>/main.go) does, from getenv and logging to logger:
-// fcapp.MainNamed for the callback functions, fcapp.MainLiveQuery for
-// liverecordquery and fcapp.MainTask with fcapp.Sweep for sweep.
-func NewHandler(name string, getenv config.Getenv, logger *slog.Logger) (Handler, error) {
-	switch name {
-	case fcapp.LiveQueryName:
-		q, err := fcapp.NewLiveQuery(getenv, logger)
-		if err != nil {
-			return nil, err
-		}
-		return q.Handle, nil
-	case SweepFunction:
-		t, err := fcapp.NewTask(name, getenv, logger, fcapp.Sweep)
-		if err != nil {
-			return nil, err
-		}
-		return t.Handle, nil
-	}
-	spec, ok := fcapp.SpecFor(name)
-	if !ok {
-		return nil, fmt.Errorf("no function named %s", name)
-	}
-	app, err := fcapp.New(spec, getenv, logger)
-	if err != nil {
-		return nil, err
-	}
-	return app.Handle, nil
-}
 
 // function is a function of a stack: its binary behind the emulator
 // (emulated), or its handlers in this process (inProcess).
@@ -91,7 +61,7 @@ func startInProcess(name string, env []string, o Options, creds fcemu.Credential
 		Region:      region, AccountId: accountID,
 	}}
 	for range max(1, o.Instances) {
-		h, err := NewHandler(name, getenv, log)
+		h, err := fcapp.Handler(name, getenv, log)
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", name, err)
 		}

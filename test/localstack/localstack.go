@@ -35,6 +35,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"mediastate/shared/fcapp"
 	"mediastate/shared/localdefaults"
 	"mediastate/shared/media"
 	"mediastate/shared/ossx"
@@ -58,7 +59,7 @@ const (
 	// (Options.QueryToken; the local command's MEDIASTATE_QUERY_TOKEN).
 	LocalQueryToken = localdefaults.QueryToken
 	// SweepFunction is the function run by a timer instead of callbacks.
-	SweepFunction = "sweep"
+	SweepFunction = fcapp.SweepName
 )
 
 // What every function is told of its platform: region, account and memory.
@@ -85,7 +86,7 @@ type Options struct {
 	// Functions limits the functions started; default every directory
 	// under functions/.
 	Functions []string
-	// InProcess builds each function in this process with NewHandler, as
+	// InProcess builds each function in this process with fcapp.Handler, as
 	// its main does, instead of running its binary behind the emulator:
 	// nothing is built, and Stack.Functions stays empty. The functions see
 	// the same environment and, per invocation, the same FC context.
