@@ -20,7 +20,6 @@ import (
 // Handler is what a function's main hands to fc.Start.
 type Handler = func(ctx context.Context, payload []byte) (any, error)
 
-
 // function is a function of a stack: its binary behind the emulator
 // (emulated), or its handlers in this process (inProcess).
 type function interface {
