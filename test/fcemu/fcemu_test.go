@@ -604,51 +604,6 @@ func TestCloseStopsProcessesAndFailsPending(t *testing.T) {
 	}
 }
 
-func TestBuild(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	mod := t.TempDir()
-	for name, text := range map[string]string{
-		"go.mod":         "module x\n\ngo 1.22\n",
-		"ok/main.go":     "package main\n\nfunc main() {}\n",
-		"broken/main.go": "package main\n\nvar answer int = \"forty-two\"\n\nfunc main() { _ = answer }\n",
-	} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(mod, name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(mod, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := t.TempDir()
-	bin, err := Build(ctx, filepath.Join(mod, "ok"), out)
-	if err != nil || filepath.Dir(bin) != out {
-		t.Fatalf("Build = %q, %v; want a binary in %s", bin, err, out)
-	}
-	// A second build of the same package comes from the cache, wherever it
-	// is asked to go, until the binary vanishes.
-	if again, err := Build(ctx, filepath.Join(mod, "ok", "..", "ok"), t.TempDir()); err != nil || again != bin {
-		t.Errorf("cached Build = %q, %v; want %q", again, err, bin)
-	}
-	if err := os.Remove(bin); err != nil {
-		t.Fatal(err)
-	}
-	if again, err := Build(ctx, filepath.Join(mod, "ok"), out); err != nil || again != bin {
-		t.Errorf("Build after the binary vanished = %q, %v", again, err)
-	} else if _, err := os.Stat(bin); err != nil {
-		t.Errorf("not rebuilt: %v", err)
-	}
-	if _, err := Build(ctx, t.TempDir(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "go.mod") {
-		t.Errorf("Build outside a module: %v, want a go.mod error", err)
-	}
-	// Failures are not cached: each attempt reports the compiler's error.
-	for range 2 {
-		if _, err := Build(ctx, filepath.Join(mod, "broken"), t.TempDir()); err == nil || !strings.Contains(err.Error(), "cannot use") {
-			t.Errorf("Build of a broken package: %v, want the compiler error", err)
-		}
-	}
-}
 
 func TestRestartThatFailsAtInitFailsQueued(t *testing.T) {
 	t.Parallel()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"mediastate/shared/callback"
 	"mediastate/shared/ossx"
 	"mediastate/shared/state"
-	"mediastate/test/fcemu"
 	"mediastate/test/ossserver"
 )
 
@@ -468,12 +466,6 @@ func TestStackScenario(t *testing.T) {
 		t.Skip("builds and runs the function binaries")
 	}
 	fx := fixtures(t)
-	// Binaries in a directory the test removes (the stack would keep its own).
-	for _, fn := range mediaFunctions {
-		if _, err := fcemu.Build(context.Background(), filepath.Join(repoRoot(t), "functions", fn), t.TempDir()); err != nil {
-			t.Fatal(err)
-		}
-	}
 	cfg := &Config{Root: repoRoot(t), Senders: 8, Instances: 1, Seed: 1, Run: 42}
 	lc := PlanOptions{Tag: "st", Seed: 1, Media: 30, Window: 16, BatchMax: 4, HTTP: 0.3, Base64: 0.2}
 	sc := Scenario{Name: "st", Plan: lc, Faults: ossserver.Faults{Latency: time.Millisecond}}
