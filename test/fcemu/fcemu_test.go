@@ -604,7 +604,6 @@ func TestCloseStopsProcessesAndFailsPending(t *testing.T) {
 	}
 }
 
-
 func TestRestartThatFailsAtInitFailsQueued(t *testing.T) {
 	t.Parallel()
 	marker := filepath.Join(t.TempDir(), "exit-at-init")
