@@ -78,49 +78,43 @@ func imsUpload(members string) string {
 }
 
 func TestTolerantNumbers(t *testing.T) {
+	// Each row: the values of one member that must all decode to what
+	// check accepts.
 	tests := []struct {
 		member string
+		values []string
 		check  func(s Stream) bool
 	}{
-		{`"Size": "5510872"`, func(s Stream) bool { return s.Size == 5510872 }},
-		{`"Size": 5510872`, func(s Stream) bool { return s.Size == 5510872 }},
-		{`"Size": " 5510872 "`, func(s Stream) bool { return s.Size == 5510872 }},
-		{`"Size": 5510872.0`, func(s Stream) bool { return s.Size == 5510872 }},
-		{`"Size": "5.510872e6"`, func(s Stream) bool { return s.Size == 5510872 }},
-		{`"Size": 9007199254740993`, func(s Stream) bool { return s.Size == 9007199254740993 }},
-		{`"Size": ""`, func(s Stream) bool { return s.Size == 0 }},
-		{`"Size": null`, func(s Stream) bool { return s.Size == 0 }},
-		{`"Fps": "30"`, func(s Stream) bool { return s.Fps == 30 }},
-		{`"Fps": 30`, func(s Stream) bool { return s.Fps == 30 }},
-		{`"Fps": "29.97"`, func(s Stream) bool { return s.Fps == 29.97 }},
-		{`"Bitrate": "925"`, func(s Stream) bool { return s.Bitrate == 925 }},
-		{`"Bitrate": 925`, func(s Stream) bool { return s.Bitrate == 925 }},
-		{`"Bitrate": "450.62"`, func(s Stream) bool { return s.Bitrate == 450.62 }},
-		{`"Duration": 15`, func(s Stream) bool { return s.Duration == 15 }},
-		{`"Duration": "15.5"`, func(s Stream) bool { return s.Duration == 15.5 }},
-		{`"Duration": 15.5`, func(s Stream) bool { return s.Duration == 15.5 }},
-		{`"Height": "960", "Width": 540`, func(s Stream) bool { return s.Height == 960 && s.Width == 540 }},
-		{`"Encrypt": true`, func(s Stream) bool { return s.Encrypt }},
-		{`"Encrypt": "true"`, func(s Stream) bool { return s.Encrypt }},
-		{`"Encrypt": "TRUE"`, func(s Stream) bool { return s.Encrypt }},
-		{`"Encrypt": 1`, func(s Stream) bool { return s.Encrypt }},
-		{`"Encrypt": "false"`, func(s Stream) bool { return !s.Encrypt }},
-		{`"IsAudio": "true"`, func(s Stream) bool { return s.IsAudio }},
-		{`"IsAudio": false`, func(s Stream) bool { return !s.IsAudio }},
-		{`"IsAudio": "0"`, func(s Stream) bool { return !s.IsAudio }},
-		{`"WatermarkId": "a,b, c,,"`, func(s Stream) bool { return slices.Equal(s.WatermarkIDs, []string{"a", "b", "c"}) }},
-		{`"WatermarkId": ["a", "b"]`, func(s Stream) bool { return slices.Equal(s.WatermarkIDs, []string{"a", "b"}) }},
-		{`"WatermarkId": ""`, func(s Stream) bool { return s.WatermarkIDs == nil }},
-		{`"JobId": 12345`, func(s Stream) bool { return s.JobID == "12345" }},
-		{`"StartTime": "2017-03-20T07:49:17:500Z"`, func(s Stream) bool { return s.StartTime.Equal(time.Date(2017, 3, 20, 7, 49, 17, 5e8, time.UTC)) }},
+		{"Size", []string{`"5510872"`, `5510872`, `" 5510872 "`, `5510872.0`, `"5.510872e6"`}, func(s Stream) bool { return s.Size == 5510872 }},
+		{"Size", []string{`9007199254740993`}, func(s Stream) bool { return s.Size == 9007199254740993 }},
+		{"Size", []string{`""`, `null`}, func(s Stream) bool { return s.Size == 0 }},
+		{"Fps", []string{`"30"`, `30`}, func(s Stream) bool { return s.Fps == 30 }},
+		{"Fps", []string{`"29.97"`}, func(s Stream) bool { return s.Fps == 29.97 }},
+		{"Bitrate", []string{`"925"`, `925`}, func(s Stream) bool { return s.Bitrate == 925 }},
+		{"Bitrate", []string{`"450.62"`}, func(s Stream) bool { return s.Bitrate == 450.62 }},
+		{"Duration", []string{`15`}, func(s Stream) bool { return s.Duration == 15 }},
+		{"Duration", []string{`"15.5"`, `15.5`}, func(s Stream) bool { return s.Duration == 15.5 }},
+		{"Height", []string{`"960", "Width": 540`}, func(s Stream) bool { return s.Height == 960 && s.Width == 540 }},
+		{"Encrypt", []string{`true`, `"true"`, `"TRUE"`, `1`}, func(s Stream) bool { return s.Encrypt }},
+		{"Encrypt", []string{`"false"`}, func(s Stream) bool { return !s.Encrypt }},
+		{"IsAudio", []string{`"true"`}, func(s Stream) bool { return s.IsAudio }},
+		{"IsAudio", []string{`false`, `"0"`}, func(s Stream) bool { return !s.IsAudio }},
+		{"WatermarkId", []string{`"a,b, c,,"`}, func(s Stream) bool { return slices.Equal(s.WatermarkIDs, []string{"a", "b", "c"}) }},
+		{"WatermarkId", []string{`["a", "b"]`}, func(s Stream) bool { return slices.Equal(s.WatermarkIDs, []string{"a", "b"}) }},
+		{"WatermarkId", []string{`""`}, func(s Stream) bool { return s.WatermarkIDs == nil }},
+		{"JobId", []string{`12345`}, func(s Stream) bool { return s.JobID == "12345" }},
+		{"StartTime", []string{`"2017-03-20T07:49:17:500Z"`}, func(s Stream) bool { return s.StartTime.Equal(time.Date(2017, 3, 20, 7, 49, 17, 5e8, time.UTC)) }},
 	}
 	for _, tc := range tests {
-		t.Run(tc.member, func(t *testing.T) {
-			ev := mustDecode(t, vodStream(tc.member))
-			if len(ev.Transcode.Streams) != 1 || !tc.check(ev.Transcode.Streams[0]) {
-				t.Fatalf("stream = %+v", ev.Transcode.Streams)
-			}
-		})
+		for _, v := range tc.values {
+			member := fmt.Sprintf("%q: %s", tc.member, v)
+			t.Run(member, func(t *testing.T) {
+				ev := mustDecode(t, vodStream(member))
+				if len(ev.Transcode.Streams) != 1 || !tc.check(ev.Transcode.Streams[0]) {
+					t.Fatalf("stream = %+v", ev.Transcode.Streams)
+				}
+			})
+		}
 	}
 }
 
