@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,16 @@ func TestSignedHTTPCallbacks(t *testing.T) {
 	types := []string{"file_created", "record_started", "record_paused", "record_resumed", "record_error", "record_force_transcode_fail", "file_created", "transformat_error"}
 	answers := map[string]string{}
 	for i, b := range bodies {
+		if i > 0 {
+			// Status callbacks carry no time: they are ordered by receive
+			// time, to the millisecond, and ties by event id. Each is sent
+			// in a later millisecond than the previous one was received,
+			// so that each one is newer and applied.
+			prev := stored(t, domain, bodies[i-1]).ReceivedAtMs
+			for time.Now().UnixMilli() <= prev {
+				runtime.Gosched()
+			}
+		}
 		a := sendSigned(t, b, "")
 		var got struct{ Outcome, EventType, EventID string }
 		if err := json.Unmarshal(a.body, &got); err != nil || a.status != 200 || got.Outcome != "applied" || got.EventType != types[i] ||
