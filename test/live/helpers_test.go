@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -181,6 +182,18 @@ func invoke(t testing.TB, payload []byte) summary {
 func fileBody(domain, stream, uri string, stop int64) string {
 	return fmt.Sprintf(`{"domain":%q,"app":"app1","stream":%q,"uri":%q,"duration":60.5,"start_time":%d,"stop_time":%d}`,
 		domain, stream, uri, stop-60, stop)
+}
+
+// afterReceived returns once the clock is past the millisecond in which
+// the callback body was first received. Status callbacks carry no time:
+// they are ordered by receive time, to the millisecond, and a tie by event
+// id, so a test that needs a status to be newer than the one before sends
+// it after this.
+func afterReceived(t testing.TB, domain, body string) {
+	t.Helper()
+	for ms := stored(t, domain, body).ReceivedAtMs; time.Now().UnixMilli() <= ms; {
+		runtime.Gosched()
+	}
 }
 
 func statusBody(domain, stream, event string) string {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -44,14 +43,7 @@ func TestSignedHTTPCallbacks(t *testing.T) {
 	answers := map[string]string{}
 	for i, b := range bodies {
 		if i > 0 {
-			// Status callbacks carry no time: they are ordered by receive
-			// time, to the millisecond, and ties by event id. Each is sent
-			// in a later millisecond than the previous one was received,
-			// so that each one is newer and applied.
-			prev := stored(t, domain, bodies[i-1]).ReceivedAtMs
-			for time.Now().UnixMilli() <= prev {
-				runtime.Gosched()
-			}
+			afterReceived(t, domain, bodies[i-1])
 		}
 		a := sendSigned(t, b, "")
 		var got struct{ Outcome, EventType, EventID string }
@@ -149,6 +141,7 @@ func TestForgedCallback(t *testing.T) {
 	if err != nil || st.State != live.StateRecording {
 		t.Fatalf("state after the forged callback: %+v %v", st, err)
 	}
+	afterReceived(t, domain, started)
 	genuine := sendSigned(t, body, "")
 	if genuine.status != 200 || !strings.Contains(string(genuine.body), `"outcome":"applied"`) {
 		t.Fatalf("genuine: %d %s", genuine.status, genuine.body)
@@ -327,6 +320,7 @@ func TestMNSShapes(t *testing.T) {
 	}
 	check("cloudevents base64", invoke(t, tt.CloudEvents(tt.Base64, []byte(b[1]))), "applied")
 	check("rawdata", invoke(t, tt.RawData(tt.Plain, []byte(b[2]))), "applied")
+	afterReceived(t, domain, b[0])
 	check("topic", invoke(t, tt.TopicJSON(tt.NewID(), []byte(b[3]), false)), "applied")
 	check("bare", invoke(t, []byte(b[4])), "applied")
 	// Redelivery of the whole first batch: duplicates, nothing new.
