@@ -20,9 +20,9 @@ import (
 )
 
 // allowedOSSActions is everything the function role may do in OSS: read
-// (GetObject also covers HeadObject), create-only writes and appends
-// (PutObject covers AppendObject), listing, deletion of old versions
-// (DeleteObject covers DeleteObjects) and the start-up versioning check.
+// (GetObject also covers HeadObject), create-only writes (PutObject),
+// listing, deletion of old versions (DeleteObject covers DeleteObjects)
+// and the start-up versioning check.
 var allowedOSSActions = map[string]bool{
 	"oss:GetObject": true, "oss:PutObject": true, "oss:ListObjects": true,
 	"oss:DeleteObject": true, "oss:GetBucketVersioning": true,
