@@ -25,6 +25,9 @@ const (
 
 var opNames = [numOps]string{"PutObject", "GetObject", "HeadObject", "ListObjectsV2", "DeleteObject", "DeleteObjects", "GetBucketVersioning"}
 
+// OpNames returns the OSS API names of the counted operations, in Op order.
+func OpNames() []string { return slices.Clone(opNames[:]) }
+
 // String returns the OSS API name of the operation.
 func (o Op) String() string {
 	if o < 0 || o >= numOps {

@@ -25,7 +25,8 @@ var (
 )
 
 // run sends one request to op through the injector.
-func (w *driver) run(ctx context.Context, op, key string, f func() error) error {
+func (w *driver) run(ctx context.Context, o ossx.Op, key string, f func() error) error {
+	op := o.String()
 	act := w.inj.Decide(ctx, op)
 	switch act {
 	case Error503, Error500:
@@ -49,11 +50,11 @@ func (w *driver) run(ctx context.Context, op, key string, f func() error) error 
 }
 
 func (w *driver) Put(ctx context.Context, key string, body []byte, o ossx.PutOptions) error {
-	return w.run(ctx, "PutObject", key, func() error { return w.d.Put(ctx, key, body, o) })
+	return w.run(ctx, ossx.OpPut, key, func() error { return w.d.Put(ctx, key, body, o) })
 }
 
 func (w *driver) Get(ctx context.Context, key string) (body []byte, info ossx.ObjectInfo, err error) {
-	err = w.run(ctx, "GetObject", key, func() (err error) {
+	err = w.run(ctx, ossx.OpGet, key, func() (err error) {
 		body, info, err = w.d.Get(ctx, key)
 		return err
 	})
@@ -61,7 +62,7 @@ func (w *driver) Get(ctx context.Context, key string) (body []byte, info ossx.Ob
 }
 
 func (w *driver) Head(ctx context.Context, key string) (info ossx.ObjectInfo, err error) {
-	err = w.run(ctx, "HeadObject", key, func() (err error) {
+	err = w.run(ctx, ossx.OpHead, key, func() (err error) {
 		info, err = w.d.Head(ctx, key)
 		return err
 	})
@@ -69,7 +70,7 @@ func (w *driver) Head(ctx context.Context, key string) (info ossx.ObjectInfo, er
 }
 
 func (w *driver) List(ctx context.Context, o ossx.ListOptions) (page ossx.ListPage, err error) {
-	err = w.run(ctx, "ListObjectsV2", o.Prefix, func() (err error) {
+	err = w.run(ctx, ossx.OpList, o.Prefix, func() (err error) {
 		page, err = w.d.List(ctx, o)
 		return err
 	})
@@ -77,15 +78,15 @@ func (w *driver) List(ctx context.Context, o ossx.ListOptions) (page ossx.ListPa
 }
 
 func (w *driver) Delete(ctx context.Context, keys []string) error {
-	op := "DeleteObjects"
+	op := ossx.OpDeleteMulti
 	if len(keys) == 1 {
-		op = "DeleteObject"
+		op = ossx.OpDelete
 	}
 	return w.run(ctx, op, keys[0], func() error { return w.d.Delete(ctx, keys) })
 }
 
 func (w *driver) Versioning(ctx context.Context) (status string, err error) {
-	err = w.run(ctx, "GetBucketVersioning", "", func() (err error) {
+	err = w.run(ctx, ossx.OpVersioning, "", func() (err error) {
 		status, err = w.d.Versioning(ctx)
 		return err
 	})

@@ -14,13 +14,14 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"mediastate/shared/ossx"
 )
 
 // Ops are the operation names that Faults.Ops and Stats.Requests use:
 // OSS's API names, and Unsupported for requests test/ossserver does not
 // implement.
-var Ops = []string{"PutObject", "GetObject", "HeadObject", "ListObjectsV2", "DeleteObject", "DeleteObjects",
-	"GetBucketVersioning", "Unsupported"}
+var Ops = append(ossx.OpNames(), "Unsupported")
 
 // Faults describes the faults injected into requests. The zero value
 // injects nothing.
